@@ -1,0 +1,196 @@
+package dev.kiln.cli;
+
+import dev.kiln.cli.logging.LogSetup;
+import dev.kiln.vmm.MicroVm;
+import dev.kiln.vmm.VmExit;
+import dev.kiln.vmm.VmOptions;
+import dev.kiln.vmm.VmStartException;
+import dev.kiln.vmm.config.ConfigException;
+import dev.kiln.vmm.config.LoggerConfig;
+import dev.kiln.vmm.config.SerialConfig;
+import dev.kiln.vmm.config.VmConfig;
+import dev.kiln.vmm.config.VmConfigParser;
+import dev.kiln.vmm.devices.legacy.ProcessCpuTime;
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.util.Properties;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import sun.misc.Signal;
+
+/** The {@code kiln} program: parses flags and configuration, builds the VM, runs it, exits. */
+public final class Main {
+  private static final Pattern ID_PATTERN = Pattern.compile("[A-Za-z0-9-]{1,64}");
+
+  private Main() {}
+
+  /** Runs Kiln and exits with the status of {@link #run}. */
+  public static void main(String[] args) {
+    System.exit(run(args, System.out, System.err));
+  }
+
+  /** Returns the program version from the build. */
+  static String version() {
+    Properties properties = new Properties();
+    try (InputStream in = Main.class.getResourceAsStream("/kiln-version.properties")) {
+      if (in != null) {
+        properties.load(in);
+      }
+    } catch (IOException e) {
+      // The version is cosmetic; fall through to "unknown".
+    }
+    return properties.getProperty("version", "unknown");
+  }
+
+  /**
+   * Runs Kiln with the given arguments and returns the process exit status.
+   *
+   * @param out standard output, which also carries the guest's serial console by default
+   * @param err standard error, for usage errors
+   */
+  static int run(String[] args, PrintStream out, PrintStream err) {
+    long startNanos = System.nanoTime();
+    long startCpuNanos = ProcessCpuTime.nanos();
+
+    KilnCommand command = new KilnCommand();
+    CommandLine parser = new CommandLine(command);
+    try {
+      parser.parseArgs(args);
+    } catch (CommandLine.ParameterException e) {
+      err.println("kiln: " + e.getMessage());
+      err.println("Run kiln --help for the list of flags.");
+      return ExitCodes.ARG_PARSING;
+    }
+    if (command.help) {
+      parser.usage(out);
+      return ExitCodes.OK;
+    }
+    if (command.version) {
+      out.println("Kiln v" + version());
+      return ExitCodes.OK;
+    }
+    String usageError = checkFlags(command);
+    if (usageError != null) {
+      err.println("kiln: " + usageError);
+      return ExitCodes.ARG_PARSING;
+    }
+
+    LogSetup.Settings cliLogging =
+        new LogSetup.Settings(
+            command.id,
+            command.logPath,
+            command.level,
+            command.showLevel,
+            command.showLogOrigin,
+            command.module);
+    try {
+      LogSetup.apply(cliLogging);
+    } catch (IOException | IllegalArgumentException e) {
+      err.println("kiln: cannot set up logging: " + e.getMessage());
+      return ExitCodes.ARG_PARSING;
+    }
+    Logger log = LoggerFactory.getLogger(Main.class);
+    log.info("Running Kiln v{}", version());
+
+    VmConfig config;
+    try {
+      config = VmConfigParser.parseFile(command.configFile);
+      if (config.logger() != null) {
+        LogSetup.apply(merge(cliLogging, config.logger()));
+      }
+    } catch (ConfigException e) {
+      return fail(log, err, e.getMessage(), ExitCodes.BAD_CONFIGURATION);
+    } catch (IOException | IllegalArgumentException e) {
+      return fail(
+          log, err, "cannot set up logging: " + e.getMessage(), ExitCodes.BAD_CONFIGURATION);
+    }
+
+    OutputStream serialOut;
+    try {
+      serialOut = serialOutput(config.serial(), out);
+    } catch (IOException e) {
+      return fail(
+          log, err, "cannot open serial_out_path: " + e.getMessage(), ExitCodes.BAD_CONFIGURATION);
+    }
+    VmOptions options =
+        new VmOptions(
+            command.id,
+            command.bootTimer,
+            serialOut,
+            new FileInputStream(FileDescriptor.in),
+            startNanos,
+            startCpuNanos);
+
+    MicroVm vm;
+    try {
+      vm = MicroVm.create(config, options);
+    } catch (VmStartException e) {
+      return fail(log, err, e.getMessage(), ExitCodes.GENERIC_ERROR);
+    }
+    for (String name : new String[] {"TERM", "INT"}) {
+      Signal.handle(
+          new Signal(name),
+          signal ->
+              vm.requestExit(new VmExit(VmExit.Reason.SIGNAL, "received SIG" + signal.getName())));
+    }
+    VmExit exit;
+    try {
+      exit = vm.run();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      exit = new VmExit(VmExit.Reason.SIGNAL, "interrupted");
+    }
+    vm.close();
+    if (exit.exitStatus() == ExitCodes.OK) {
+      log.info("VM {} stopped: {}", command.id, exit.detail());
+    } else {
+      log.error("VM {} stopped: {}", command.id, exit.detail());
+      err.println("kiln: VM stopped: " + exit.detail());
+    }
+    return exit.exitStatus();
+  }
+
+  private static String checkFlags(KilnCommand command) {
+    if (!ID_PATTERN.matcher(command.id).matches()) {
+      return "--id \"" + command.id + "\" is invalid; use 1 to 64 letters, digits and hyphens";
+    }
+    if (command.noApi && command.configFile == null) {
+      return "--no-api needs --config-file: without the API the VM must come from a file";
+    }
+    if (!command.noApi) {
+      return "the API server is not available yet; run kiln --no-api --config-file FILE";
+    }
+    return null;
+  }
+
+  private static LogSetup.Settings merge(LogSetup.Settings cli, LoggerConfig file) {
+    return new LogSetup.Settings(
+        cli.instanceId(),
+        file.logPath() != null ? file.logPath() : cli.logPath(),
+        file.level() != null ? file.level() : cli.level(),
+        file.showLevel() != null ? file.showLevel() : cli.showLevel(),
+        file.showLogOrigin() != null ? file.showLogOrigin() : cli.showOrigin(),
+        file.module() != null ? file.module() : cli.module());
+  }
+
+  private static OutputStream serialOutput(SerialConfig serial, PrintStream out)
+      throws IOException {
+    if (serial != null && serial.serialOutPath() != null) {
+      return new FileOutputStream(serial.serialOutPath(), true);
+    }
+    return new FileOutputStream(FileDescriptor.out);
+  }
+
+  private static int fail(Logger log, PrintStream err, String message, int status) {
+    log.error(message);
+    err.println("kiln: error: " + message);
+    return status;
+  }
+}

@@ -1,0 +1,385 @@
+package dev.kiln.vmm;
+
+import dev.kiln.kvm.CpuidEntry;
+import dev.kiln.kvm.Kvm;
+import dev.kiln.kvm.KvmCapability;
+import dev.kiln.kvm.VcpuFd;
+import dev.kiln.kvm.VmFd;
+import dev.kiln.sys.EventFd;
+import dev.kiln.sys.SyscallException;
+import dev.kiln.vmm.arch.x86_64.BootParams;
+import dev.kiln.vmm.arch.x86_64.CpuSetup;
+import dev.kiln.vmm.arch.x86_64.CpuidNormalizer;
+import dev.kiln.vmm.arch.x86_64.E820Entry;
+import dev.kiln.vmm.arch.x86_64.Gdt;
+import dev.kiln.vmm.arch.x86_64.Layout;
+import dev.kiln.vmm.arch.x86_64.MpTable;
+import dev.kiln.vmm.arch.x86_64.PageTables;
+import dev.kiln.vmm.arch.x86_64.PvhStartInfo;
+import dev.kiln.vmm.config.BootSourceConfig;
+import dev.kiln.vmm.config.MachineConfig;
+import dev.kiln.vmm.config.VmConfig;
+import dev.kiln.vmm.devices.Bus;
+import dev.kiln.vmm.devices.legacy.BootTimer;
+import dev.kiln.vmm.devices.legacy.I8042;
+import dev.kiln.vmm.devices.legacy.Rtc;
+import dev.kiln.vmm.devices.legacy.Serial;
+import dev.kiln.vmm.loader.BootProtocol;
+import dev.kiln.vmm.loader.Initrd;
+import dev.kiln.vmm.loader.InitrdLoader;
+import dev.kiln.vmm.loader.KernelImageException;
+import dev.kiln.vmm.loader.KernelLoader;
+import dev.kiln.vmm.loader.LoadedKernel;
+import dev.kiln.vmm.memory.GuestMemory;
+import dev.kiln.vmm.memory.GuestMemoryAllocator;
+import dev.kiln.vmm.pvm.InstructionCompleter;
+import dev.kiln.vmm.pvm.PvmHost;
+import dev.kiln.vmm.vcpu.Vcpu;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A configured microVM: guest memory with the kernel loaded, the KVM VM with its irqchip and timer,
+ * the legacy devices and the vCPUs. {@link #create} does everything that can fail on bad input
+ * before any vCPU runs; {@link #run} starts the vCPUs and returns when the VM stops.
+ */
+public final class MicroVm implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(MicroVm.class);
+  private static final int RNG_SEED_BYTES = 32;
+  private static final long VCPU_JOIN_MILLIS = 2000;
+
+  private final String id;
+  private final GuestMemory memory;
+  private final Kvm kvm;
+  private final VmFd vm;
+  private final List<Vcpu> vcpus;
+  private final Bus pio;
+  private final Bus mmio;
+  private final Serial serial;
+  private final EventFd serialInterrupt;
+  private final CompletableFuture<VmExit> exit;
+  private final VmOptions options;
+
+  private MicroVm(Builder b) {
+    this.id = b.options.id();
+    this.memory = b.memory;
+    this.kvm = b.kvm;
+    this.vm = b.vm;
+    this.vcpus = b.vcpus;
+    this.pio = b.pio;
+    this.mmio = b.mmio;
+    this.serial = b.serial;
+    this.serialInterrupt = b.serialInterrupt;
+    this.exit = b.exit;
+    this.options = b.options;
+  }
+
+  /**
+   * Builds the VM described by {@code config}: loads the kernel and initrd, writes the boot tables
+   * and sets up KVM, devices and vCPUs. No guest code runs yet.
+   *
+   * @throws VmStartException naming the input that is wrong or the host call that failed
+   */
+  public static MicroVm create(VmConfig config, VmOptions options) throws VmStartException {
+    Builder b = new Builder(config, options);
+    try {
+      b.build();
+      return new MicroVm(b);
+    } catch (VmStartException e) {
+      b.cleanUp();
+      throw e;
+    } catch (SyscallException e) {
+      b.cleanUp();
+      throw new VmStartException("VM setup failed: " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      b.cleanUp();
+      throw new VmStartException("VM setup failed: " + e, e);
+    }
+  }
+
+  /** Asks the VM to stop; {@link #run} then returns this exit unless another came first. */
+  public void requestExit(VmExit request) {
+    exit.complete(request);
+  }
+
+  /**
+   * Starts the vCPUs and serial input, waits until the VM stops, stops every vCPU and returns why
+   * it stopped.
+   */
+  public VmExit run() throws InterruptedException {
+    for (Vcpu vcpu : vcpus) {
+      vcpu.start();
+    }
+    if (options.serialIn() != null) {
+      SerialInput.start(options.serialIn(), serial);
+    }
+    LOG.info("VM {} started with {} vCPUs", id, vcpus.size());
+    VmExit result;
+    try {
+      result = exit.get();
+    } catch (ExecutionException e) {
+      result = new VmExit(VmExit.Reason.VCPU_FAILURE, e.getCause().toString());
+    }
+    for (Vcpu vcpu : vcpus) {
+      vcpu.stop();
+    }
+    for (Vcpu vcpu : vcpus) {
+      if (!vcpu.join(VCPU_JOIN_MILLIS)) {
+        LOG.warn("vCPU {} did not stop within {} ms", vcpu.id(), VCPU_JOIN_MILLIS);
+      }
+    }
+    LOG.debug(
+        "Ports no device claims: {} reads, {} writes; MMIO: {} reads, {} writes",
+        pio.unclaimedReads(),
+        pio.unclaimedWrites(),
+        mmio.unclaimedReads(),
+        mmio.unclaimedWrites());
+    return result;
+  }
+
+  /** Returns the port-I/O bus, for counters. */
+  public Bus portBus() {
+    return pio;
+  }
+
+  /** Returns the MMIO bus, for counters. */
+  public Bus mmioBus() {
+    return mmio;
+  }
+
+  @Override
+  public void close() {
+    try {
+      for (Vcpu vcpu : vcpus) {
+        vcpu.fd().close();
+      }
+      serialInterrupt.close();
+      vm.close();
+      kvm.close();
+    } catch (SyscallException e) {
+      LOG.warn("Closing the VM failed: {}", e.getMessage());
+    }
+    // Guest memory stays mapped: a vCPU that did not stop could still touch it.
+  }
+
+  /** The steps of {@link #create}, with what they have built so far for cleaning up. */
+  private static final class Builder {
+    private final VmConfig config;
+    private final VmOptions options;
+    private final CompletableFuture<VmExit> exit = new CompletableFuture<>();
+    private GuestMemory memory;
+    private Kvm kvm;
+    private VmFd vm;
+    private final List<Vcpu> vcpus = new ArrayList<>();
+    private final Bus pio = new Bus("pio");
+    private final Bus mmio = new Bus("mmio");
+    private Serial serial;
+    private EventFd serialInterrupt;
+    private boolean pvm;
+
+    Builder(VmConfig config, VmOptions options) {
+      this.config = config;
+      this.options = options;
+    }
+
+    void build() throws VmStartException, SyscallException {
+      MachineConfig machine = config.machine();
+      BootSourceConfig boot = config.bootSource();
+      long memoryBytes = (long) machine.memSizeMib() << 20;
+      try {
+        memory = GuestMemoryAllocator.allocate(memoryBytes, machine.hugePageSetting());
+      } catch (SyscallException e) {
+        throw new VmStartException(
+            String.format(
+                "cannot map %d MiB of guest memory (huge_pages %s): %s; lower mem_size_mib or"
+                    + " free host memory",
+                machine.memSizeMib(), machine.hugePageSetting().configName(), e.getMessage()),
+            e);
+      }
+
+      LoadedKernel kernel;
+      Initrd initrd = null;
+      try {
+        kernel = KernelLoader.load(Path.of(boot.kernelImagePath()), memory);
+        if (boot.initrdPath() != null) {
+          initrd = InitrdLoader.load(Path.of(boot.initrdPath()), memory, kernel);
+        }
+      } catch (KernelImageException e) {
+        throw new VmStartException(e.getMessage(), e);
+      }
+      String cmdline =
+          boot.bootArgs() != null ? boot.bootArgs() : BootSourceConfig.DEFAULT_KERNEL_CMDLINE;
+      pvm = PvmHost.detect();
+      if (pvm) {
+        cmdline = PvmHost.adjustCommandLine(cmdline);
+      }
+      int cmdlineLength = writeCmdline(cmdline, kernel);
+      writeBootTables(kernel, initrd, machine.vcpuCount(), cmdlineLength, memoryBytes);
+      LOG.info(
+          "Loaded kernel {} ({} boot, entry {}){}",
+          boot.kernelImagePath(),
+          kernel.protocol(),
+          "0x" + Long.toHexString(kernel.entryAddress()),
+          initrd == null
+              ? ""
+              : String.format(
+                  " and initrd %s at 0x%x (%d bytes)",
+                  boot.initrdPath(), initrd.address(), initrd.size()));
+
+      kvm = Kvm.open();
+      vm = kvm.createVm();
+      vm.setTssAddress(Layout.KVM_TSS_ADDRESS);
+      vm.setIdentityMapAddress(Layout.KVM_IDENTITY_MAP_ADDRESS);
+      vm.createIrqchip();
+      vm.createPit2(VmFd.KVM_PIT_SPEAKER_DUMMY);
+      int flags = machine.dirtyPageTracking() ? VmFd.KVM_MEM_LOG_DIRTY_PAGES : 0;
+      for (int slot = 0; slot < memory.regions().size(); slot++) {
+        var region = memory.regions().get(slot);
+        vm.setUserMemoryRegion(slot, region.guestAddress(), region.host(), flags);
+      }
+
+      attachDevices();
+      createVcpus(machine, kernel);
+    }
+
+    private int writeCmdline(String cmdline, LoadedKernel kernel) throws VmStartException {
+      byte[] bytes = cmdline.getBytes(StandardCharsets.UTF_8);
+      long max = Layout.CMDLINE_MAX_SIZE - 1;
+      if (kernel.setupHeader() != null && kernel.setupHeader().cmdlineSize() > 0) {
+        max = Math.min(max, kernel.setupHeader().cmdlineSize());
+      }
+      if (bytes.length > max) {
+        throw new VmStartException(
+            String.format(
+                "boot_args is %d bytes; this kernel accepts at most %d; shorten boot_args",
+                bytes.length, max));
+      }
+      memory.zero(Layout.CMDLINE_START, Layout.CMDLINE_MAX_SIZE);
+      memory.write(Layout.CMDLINE_START, bytes);
+      return bytes.length;
+    }
+
+    private void writeBootTables(
+        LoadedKernel kernel, Initrd initrd, int vcpuCount, int cmdlineLength, long memoryBytes) {
+      List<E820Entry> memoryMap = E820Entry.memoryMap(memoryBytes);
+      memory.write(Layout.MPTABLE_START, MpTable.build(Layout.MPTABLE_START, vcpuCount));
+      long initrdAddress = initrd == null ? 0 : initrd.address();
+      long initrdSize = initrd == null ? 0 : initrd.size();
+      if (kernel.protocol() == BootProtocol.PVH) {
+        Gdt.protectedMode().write(memory);
+        PvhStartInfo.write(memory, initrdAddress, initrdSize, memoryMap);
+      } else {
+        Gdt.longMode().write(memory);
+        PageTables.write(memory);
+        byte[] seed = new byte[RNG_SEED_BYTES];
+        new SecureRandom().nextBytes(seed);
+        BootParams.writeRngSeed(memory, Layout.SETUP_DATA_START, seed);
+        BootParams.write(
+            memory,
+            kernel.setupHeader() == null ? null : kernel.setupHeader().rawHeader(),
+            cmdlineLength,
+            initrdAddress,
+            initrdSize,
+            Layout.SETUP_DATA_START,
+            memoryMap);
+      }
+    }
+
+    private void attachDevices() throws SyscallException {
+      serialInterrupt = new EventFd();
+      vm.registerIrqfd(serialInterrupt.fd(), Layout.SERIAL_IRQ);
+      EventFd line = serialInterrupt;
+      serial =
+          new Serial(
+              () -> {
+                try {
+                  line.signal();
+                } catch (SyscallException e) {
+                  LOG.warn("Serial interrupt failed: {}", e.getMessage());
+                }
+              },
+              options.serialOut());
+      pio.attach(0x3f8, Serial.PORT_COUNT, serial);
+      pio.attach(
+          I8042.DATA_PORT,
+          I8042.PORT_SPAN,
+          new I8042(
+              () ->
+                  exit.complete(
+                      new VmExit(VmExit.Reason.GUEST_RESET, "guest reset through the i8042"))));
+      pio.attach(Rtc.INDEX_PORT, Rtc.PORT_COUNT, new Rtc(Clock.systemUTC()));
+      if (options.bootTimer()) {
+        mmio.attach(
+            Layout.MMIO_START,
+            Layout.MMIO_SLOT_SIZE,
+            new BootTimer(options.startNanos(), options.startCpuNanos()));
+      }
+    }
+
+    private void createVcpus(MachineConfig machine, LoadedKernel kernel)
+        throws SyscallException, VmStartException {
+      int count = machine.vcpuCount();
+      int maxVcpus = kvm.checkExtension(KvmCapability.KVM_CAP_MAX_VCPUS);
+      if (maxVcpus > 0 && count > maxVcpus) {
+        throw new VmStartException(
+            String.format(
+                "vcpu_count is %d but this host's KVM allows at most %d vCPUs per VM",
+                count, maxVcpus));
+      }
+      boolean pvm = PvmHost.detect();
+      if (pvm) {
+        LOG.info(
+            "PVM host detected: hiding CX16, XSAVE and AVX, completing int3, clac, stac,"
+                + " popcnt and fwait in user space");
+      }
+      boolean tscDeadline = kvm.checkExtension(KvmCapability.KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+      List<CpuidEntry> supported = kvm.supportedCpuid();
+      CpuidNormalizer cpuid = new CpuidNormalizer(count, machine.smtEnabled(), tscDeadline, pvm);
+      InstructionCompleter completer = pvm ? new InstructionCompleter() : null;
+      for (int i = 0; i < count; i++) {
+        VcpuFd fd = vm.createVcpu(i);
+        Vcpu vcpu = new Vcpu(fd, pio, mmio, memory, exit::complete, completer);
+        vcpus.add(vcpu);
+        fd.setCpuid(cpuid.normalize(supported, i));
+        CpuSetup.configureCommon(fd);
+        if (i == 0) {
+          if (kernel.protocol() == BootProtocol.PVH) {
+            CpuSetup.configurePvh(fd, kernel.entryAddress());
+          } else {
+            CpuSetup.configureLinux64(fd, kernel.entryAddress());
+          }
+        }
+      }
+    }
+
+    void cleanUp() {
+      try {
+        for (Vcpu vcpu : vcpus) {
+          vcpu.fd().close();
+        }
+        if (serialInterrupt != null) {
+          serialInterrupt.close();
+        }
+        if (vm != null) {
+          vm.close();
+        }
+        if (kvm != null) {
+          kvm.close();
+        }
+        if (memory != null) {
+          GuestMemoryAllocator.release(memory);
+        }
+      } catch (SyscallException e) {
+        LOG.warn("Cleaning up after a failed start failed: {}", e.getMessage());
+      }
+    }
+  }
+}

@@ -1,0 +1,217 @@
+package dev.kiln.vmm.config;
+
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Reads and validates a configuration file in Firecracker's format. Like Firecracker it rejects
+ * unknown fields and values of the wrong JSON type; unlike a lenient parser it never converts a
+ * string to a number. Every error names the field and says what to change.
+ */
+public final class VmConfigParser {
+  /** Levels accepted by {@code logger.level}, compared without case. */
+  public static final Set<String> LOG_LEVELS =
+      Set.of("error", "warning", "warn", "info", "debug", "trace", "off");
+
+  private static final ObjectMapper MAPPER =
+      JsonMapper.builder()
+          .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+          .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+          .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+          .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+          .build();
+
+  private VmConfigParser() {}
+
+  /** Reads, parses and validates a configuration file. */
+  public static VmConfig parseFile(Path path) throws ConfigException {
+    String json;
+    try {
+      json = Files.readString(path);
+    } catch (NoSuchFileException e) {
+      throw new ConfigException("config file " + path + " does not exist; check --config-file");
+    } catch (IOException e) {
+      throw new ConfigException("cannot read config file " + path + ": " + e.getMessage(), e);
+    }
+    return parse(json, path.toString());
+  }
+
+  /**
+   * Parses and validates configuration text.
+   *
+   * @param source where the text came from, for messages
+   */
+  public static VmConfig parse(String json, String source) throws ConfigException {
+    VmConfig config;
+    try {
+      if (json.isBlank()) {
+        throw new ConfigException("config file " + source + " is empty");
+      }
+      config = MAPPER.readValue(json, VmConfig.class);
+    } catch (UnrecognizedPropertyException e) {
+      throw new ConfigException(
+          String.format(
+              "%s: unknown field `%s`%s; known fields are: %s",
+              source,
+              e.getPropertyName(),
+              location(e),
+              e.getKnownPropertyIds().stream()
+                  .map(Object::toString)
+                  .sorted()
+                  .collect(Collectors.joining(", "))),
+          e);
+    } catch (MismatchedInputException e) {
+      throw new ConfigException(
+          String.format(
+              "%s: invalid value for `%s`: %s", source, path(e), firstLine(e.getOriginalMessage())),
+          e);
+    } catch (JsonParseException e) {
+      throw new ConfigException(
+          String.format(
+              "%s is not valid JSON at line %d, column %d: %s",
+              source,
+              e.getLocation().getLineNr(),
+              e.getLocation().getColumnNr(),
+              firstLine(e.getOriginalMessage())),
+          e);
+    } catch (JsonProcessingException e) {
+      throw new ConfigException(source + ": " + firstLine(e.getOriginalMessage()), e);
+    }
+    if (config == null) {
+      throw new ConfigException(source + ": the configuration must be a JSON object, not null");
+    }
+    validate(config, source);
+    return config;
+  }
+
+  private static void validate(VmConfig config, String source) throws ConfigException {
+    for (Map.Entry<String, JsonNode> section : config.unsupportedSections().entrySet()) {
+      JsonNode value = section.getValue();
+      boolean empty = value == null || value.isNull() || (value.isArray() && value.isEmpty());
+      if (!empty) {
+        throw new ConfigException(
+            String.format(
+                "%s: the `%s` section is not supported by Kiln yet; remove it from the config"
+                    + " file",
+                source, section.getKey()));
+      }
+    }
+    BootSourceConfig boot = config.bootSource();
+    if (boot == null) {
+      throw new ConfigException(
+          source + ": missing `boot-source`; add {\"kernel_image_path\": \"...\"}");
+    }
+    if (boot.kernelImagePath() == null || boot.kernelImagePath().isEmpty()) {
+      throw new ConfigException(
+          source + ": missing `boot-source.kernel_image_path`; give the path to a kernel image");
+    }
+    validateMachine(config.machine(), source);
+    LoggerConfig logger = config.logger();
+    if (logger != null
+        && logger.level() != null
+        && !LOG_LEVELS.contains(logger.level().toLowerCase(Locale.ROOT))) {
+      throw new ConfigException(
+          String.format(
+              "%s: `logger.level` is \"%s\"; use one of Error, Warning, Info, Debug, Trace, Off",
+              source, logger.level()));
+    }
+    SerialConfig serial = config.serial();
+    if (serial != null && serial.rateLimiter() != null && !serial.rateLimiter().isNull()) {
+      throw new ConfigException(
+          source + ": `serial.rate_limiter` is not supported by Kiln yet; remove it");
+    }
+  }
+
+  /** Checks a machine configuration by Firecracker's rules. */
+  public static void validateMachine(MachineConfig machine, String source) throws ConfigException {
+    if (machine.vcpuCount() == null) {
+      throw new ConfigException(source + ": missing `machine-config.vcpu_count`");
+    }
+    if (machine.memSizeMib() == null) {
+      throw new ConfigException(source + ": missing `machine-config.mem_size_mib`");
+    }
+    int vcpus = machine.vcpuCount();
+    if (vcpus < 1 || vcpus > MachineConfig.MAX_VCPUS) {
+      throw new ConfigException(
+          String.format(
+              "%s: `machine-config.vcpu_count` is %d; it must be between 1 and %d",
+              source, vcpus, MachineConfig.MAX_VCPUS));
+    }
+    if (machine.smtEnabled() && vcpus > 1 && vcpus % 2 != 0) {
+      throw new ConfigException(
+          String.format(
+              "%s: `machine-config.vcpu_count` is %d with `smt` on; with SMT it must be 1 or an"
+                  + " even number",
+              source, vcpus));
+    }
+    int mib = machine.memSizeMib();
+    if (mib < 1) {
+      throw new ConfigException(
+          String.format(
+              "%s: `machine-config.mem_size_mib` is %d; it must be at least 1", source, mib));
+    }
+    HugePages hugePages;
+    try {
+      hugePages = machine.hugePageSetting();
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(
+          String.format(
+              "%s: `machine-config.huge_pages` is \"%s\"; use None, Transparent or 2M",
+              source, machine.hugePages()));
+    }
+    if (hugePages == HugePages.HUGE_2M && mib % 2 != 0) {
+      throw new ConfigException(
+          String.format(
+              "%s: `machine-config.mem_size_mib` is %d with 2M huge pages; it must be a multiple"
+                  + " of 2",
+              source, mib));
+    }
+    String template = machine.cpuTemplate();
+    if (template != null && !template.equals("None")) {
+      throw new ConfigException(
+          String.format(
+              "%s: `machine-config.cpu_template` \"%s\" is not supported by Kiln yet; remove it"
+                  + " or set it to None",
+              source, template));
+    }
+  }
+
+  private static String location(JsonMappingException e) {
+    String path = path(e);
+    int lastDot = path.lastIndexOf('.');
+    return lastDot < 0 ? " at the top level" : " in `" + path.substring(0, lastDot) + "`";
+  }
+
+  private static String path(JsonMappingException e) {
+    return e.getPath().stream()
+        .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+        .collect(Collectors.joining("."));
+  }
+
+  private static String firstLine(String message) {
+    if (message == null) {
+      return "";
+    }
+    int newline = message.indexOf('\n');
+    return newline < 0 ? message : message.substring(0, newline);
+  }
+}

@@ -1,0 +1,101 @@
+package dev.kiln.vmm.devices.legacy;
+
+import dev.kiln.vmm.devices.BusDevice;
+import java.util.ArrayDeque;
+
+/**
+ * The i8042 keyboard controller, reduced to what a microVM needs: the CPU-reset command (0xfe on
+ * the command port), which ends the VM, and enough of the controller (status, command byte,
+ * self-tests) for a guest driver to probe it. Ports: data at offset 0 (port 0x60), status and
+ * command at offset 4 (port 0x64).
+ */
+public final class I8042 implements BusDevice {
+  /** The first port, the data port. */
+  public static final int DATA_PORT = 0x60;
+
+  /** The span of ports from the data port to the command port. */
+  public static final int PORT_SPAN = 5;
+
+  static final int DATA_OFFSET = 0;
+  static final int COMMAND_OFFSET = 4;
+
+  // Controller commands (IBM PS/2 technical reference).
+  static final int CMD_READ_COMMAND_BYTE = 0x20;
+  static final int CMD_WRITE_COMMAND_BYTE = 0x60;
+  static final int CMD_DISABLE_AUX = 0xa7;
+  static final int CMD_ENABLE_AUX = 0xa8;
+  static final int CMD_TEST_AUX = 0xa9;
+  static final int CMD_SELF_TEST = 0xaa;
+  static final int CMD_TEST_KEYBOARD = 0xab;
+  static final int CMD_DISABLE_KEYBOARD = 0xad;
+  static final int CMD_ENABLE_KEYBOARD = 0xae;
+  static final int CMD_READ_OUTPUT_PORT = 0xd0;
+  static final int CMD_PULSE_RESET = 0xfe;
+
+  static final int STATUS_OUTPUT_FULL = 0x01;
+  static final int STATUS_SYSTEM_FLAG = 0x04;
+  static final int STATUS_COMMAND = 0x08;
+  static final int SELF_TEST_PASSED = 0x55;
+  static final int KEYBOARD_ACK = 0xfa;
+  static final int COMMAND_BYTE_DEFAULT = 0x45; // keyboard interrupt, system flag, translation
+
+  private final Runnable reset;
+  private final ArrayDeque<Integer> output = new ArrayDeque<>();
+  private int commandByte = COMMAND_BYTE_DEFAULT;
+  private int lastCommand;
+  private boolean expectCommandByte;
+
+  /**
+   * @param reset called on a vCPU thread when the guest pulses the CPU reset line
+   */
+  public I8042(Runnable reset) {
+    this.reset = reset;
+  }
+
+  @Override
+  public synchronized long read(long offset, int size) {
+    if (offset == DATA_OFFSET) {
+      Integer value = output.poll();
+      return value == null ? 0 : value;
+    }
+    if (offset == COMMAND_OFFSET) {
+      int status = STATUS_SYSTEM_FLAG | (lastCommand != 0 ? STATUS_COMMAND : 0);
+      return output.isEmpty() ? status : status | STATUS_OUTPUT_FULL;
+    }
+    return 0xff;
+  }
+
+  @Override
+  public void write(long offset, int size, long value) {
+    int b = (int) value & 0xff;
+    boolean resetRequested = false;
+    synchronized (this) {
+      if (offset == COMMAND_OFFSET) {
+        lastCommand = b;
+        switch (b) {
+          case CMD_READ_COMMAND_BYTE -> output.add(commandByte);
+          case CMD_WRITE_COMMAND_BYTE -> expectCommandByte = true;
+          case CMD_SELF_TEST -> output.add(SELF_TEST_PASSED);
+          case CMD_TEST_KEYBOARD, CMD_TEST_AUX -> output.add(0);
+          case CMD_READ_OUTPUT_PORT -> output.add(0x01); // reset line not asserted
+          case CMD_PULSE_RESET -> resetRequested = true;
+          default -> {
+            // Enable and disable commands change nothing a guest can observe here.
+          }
+        }
+      } else if (offset == DATA_OFFSET) {
+        if (expectCommandByte) {
+          commandByte = b;
+          expectCommandByte = false;
+        } else {
+          // A command to the keyboard itself: acknowledge it.
+          output.add(KEYBOARD_ACK);
+        }
+        lastCommand = 0;
+      }
+    }
+    if (resetRequested) {
+      reset.run();
+    }
+  }
+}
