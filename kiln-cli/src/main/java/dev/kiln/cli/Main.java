@@ -29,6 +29,9 @@ import sun.misc.Signal;
 public final class Main {
   private static final Pattern ID_PATTERN = Pattern.compile("[A-Za-z0-9-]{1,64}");
 
+  // Errors go to standard error once: as a log line when logs go there, else as a plain line.
+  private static boolean logsOnStandardError = true;
+
   private Main() {}
 
   /** Runs Kiln and exits with the status of {@link #run}. */
@@ -96,6 +99,7 @@ public final class Main {
       err.println("kiln: cannot set up logging: " + e.getMessage());
       return ExitCodes.ARG_PARSING;
     }
+    logsOnStandardError = cliLogging.logPath() == null && !"off".equalsIgnoreCase(command.level);
     Logger log = LoggerFactory.getLogger(Main.class);
     log.info("Running Kiln v{}", version());
 
@@ -103,7 +107,9 @@ public final class Main {
     try {
       config = VmConfigParser.parseFile(command.configFile);
       if (config.logger() != null) {
-        LogSetup.apply(merge(cliLogging, config.logger()));
+        LogSetup.Settings merged = merge(cliLogging, config.logger());
+        LogSetup.apply(merged);
+        logsOnStandardError = merged.logPath() == null && !"off".equalsIgnoreCase(merged.level());
       }
     } catch (ConfigException e) {
       return fail(log, err, e.getMessage(), ExitCodes.BAD_CONFIGURATION);
@@ -151,8 +157,7 @@ public final class Main {
     if (exit.exitStatus() == ExitCodes.OK) {
       log.info("VM {} stopped: {}", command.id, exit.detail());
     } else {
-      log.error("VM {} stopped: {}", command.id, exit.detail());
-      err.println("kiln: VM stopped: " + exit.detail());
+      fail(log, err, "VM " + command.id + " stopped: " + exit.detail(), exit.exitStatus());
     }
     return exit.exitStatus();
   }
@@ -190,7 +195,9 @@ public final class Main {
 
   private static int fail(Logger log, PrintStream err, String message, int status) {
     log.error(message);
-    err.println("kiln: error: " + message);
+    if (!logsOnStandardError) {
+      err.println("kiln: error: " + message);
+    }
     return status;
   }
 }

@@ -65,21 +65,22 @@ final class KilnProcess implements AutoCloseable {
     Path config = directory.resolve("vm-config.json");
     Files.writeString(config, configJson(kernel, vcpuCount, initrd), StandardCharsets.UTF_8);
 
+    return start(directory, "--no-api", "--config-file", config.toString());
+  }
+
+  /** Starts Kiln with the given command-line arguments, in {@code directory}. */
+  static KilnProcess start(Path directory, String... arguments) throws IOException {
     String jar = System.getProperty("kiln.jar");
     if (jar == null || !Files.isRegularFile(Path.of(jar))) {
       fail(
           "kiln.jar not found (system property kiln.jar=%s): build it with mvn package first", jar);
     }
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-    ProcessBuilder builder =
-        new ProcessBuilder(
-            java.toString(),
-            "--enable-native-access=ALL-UNNAMED",
-            "-jar",
-            jar,
-            "--no-api",
-            "--config-file",
-            config.toString());
+    List<String> command =
+        new ArrayList<>(
+            List.of(java.toString(), "--enable-native-access=ALL-UNNAMED", "-jar", jar));
+    command.addAll(List.of(arguments));
+    ProcessBuilder builder = new ProcessBuilder(command);
     builder.directory(directory.toFile());
     return new KilnProcess(builder.start());
   }
@@ -133,9 +134,14 @@ final class KilnProcess implements AutoCloseable {
    * is still running when the boot timeout passes.
    */
   BootResult awaitExit() throws InterruptedException {
-    if (!process.waitFor(BOOT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+    return awaitExit(BOOT_TIMEOUT);
+  }
+
+  /** Waits up to {@code timeout} for Kiln to exit; see {@link #awaitExit()}. */
+  BootResult awaitExit(Duration timeout) throws InterruptedException {
+    if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
       stop();
-      fail("Kiln did not exit within %s%n%s", BOOT_TIMEOUT, transcript());
+      fail("Kiln did not exit within %s%n%s", timeout, transcript());
     }
     stdoutReader.join(READER_JOIN_TIMEOUT);
     stderrReader.join(READER_JOIN_TIMEOUT);

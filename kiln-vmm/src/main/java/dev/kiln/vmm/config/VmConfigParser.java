@@ -1,6 +1,5 @@
 package dev.kiln.vmm.config;
 
-import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -84,7 +83,11 @@ public final class VmConfigParser {
           String.format(
               "%s: invalid value for `%s`: %s", source, path(e), firstLine(e.getOriginalMessage())),
           e);
-    } catch (JsonParseException e) {
+    } catch (JsonProcessingException e) {
+      // Syntax errors can arrive wrapped in a mapping exception; both carry the location.
+      if (e.getLocation() == null) {
+        throw new ConfigException(source + ": " + firstLine(e.getOriginalMessage()), e);
+      }
       throw new ConfigException(
           String.format(
               "%s is not valid JSON at line %d, column %d: %s",
@@ -93,8 +96,6 @@ public final class VmConfigParser {
               e.getLocation().getColumnNr(),
               firstLine(e.getOriginalMessage())),
           e);
-    } catch (JsonProcessingException e) {
-      throw new ConfigException(source + ": " + firstLine(e.getOriginalMessage()), e);
     }
     if (config == null) {
       throw new ConfigException(source + ": the configuration must be a JSON object, not null");

@@ -1,0 +1,103 @@
+package dev.kiln.cli.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Boots the default guest (the kernel and initramfs that guest/build.sh makes) to its init banner
+ * and reset, through the bzImage with 1 vCPU and through PVH with 2 vCPUs. One boot takes about a
+ * minute on nested KVM, so each boot checks several things.
+ */
+class DefaultGuestIT {
+  private static final Duration BOOT_TIMEOUT = Duration.ofMinutes(10);
+  private static final String BANNER_START = "Kiln guest: Linux 6.1";
+  private static final String BOOT_ARGS = "console=ttyS0 reboot=k panic=1 pci=off kiln.check=e2e";
+
+  @TempDir Path directory;
+
+  @BeforeAll
+  static void requireGuest() {
+    TestGuests.assumeHostCanBoot();
+    Path guest = guestDirectory();
+    boolean built =
+        Files.isRegularFile(guest.resolve("vmlinux"))
+            && Files.isRegularFile(guest.resolve("bzImage"))
+            && Files.isRegularFile(guest.resolve("initramfs.cpio.gz"));
+    if (System.getenv("CI") != null) {
+      assertThat(built).as("CI must build the default guest first (guest/build.sh)").isTrue();
+    }
+    assumeTrue(built, "the default guest is not built; run guest/build.sh");
+  }
+
+  static Path guestDirectory() {
+    String cache = System.getenv("KILN_CACHE");
+    Path base =
+        cache != null ? Path.of(cache) : Path.of(System.getProperty("user.home"), ".cache", "kiln");
+    return base.resolve("guest");
+  }
+
+  private BootResult boot(String kernel, int vcpus) throws IOException, InterruptedException {
+    Path guest = guestDirectory();
+    String json =
+        """
+        {
+          "boot-source": {
+            "kernel_image_path": "%s",
+            "initrd_path": "%s",
+            "boot_args": "%s"
+          },
+          "machine-config": {"vcpu_count": %d, "mem_size_mib": 256}
+        }
+        """
+            .formatted(
+                guest.resolve(kernel), guest.resolve("initramfs.cpio.gz"), BOOT_ARGS, vcpus);
+    Path config = directory.resolve("vm.json");
+    Files.writeString(config, json, StandardCharsets.UTF_8);
+    try (KilnProcess kiln =
+        KilnProcess.start(
+            directory, "--no-api", "--config-file", config.toString(), "--boot-timer")) {
+      return kiln.awaitExit(BOOT_TIMEOUT);
+    }
+  }
+
+  private static void assertBootedToInit(BootResult result, int vcpus) {
+    String all = BootResult.transcript(result.stdout(), result.stderr());
+    List<String> out = result.stdout();
+    assertThat(result.exitStatus()).as(all).isZero();
+    assertThat(out).as(all).anyMatch(line -> line.startsWith(BANNER_START) && line.endsWith("is up"));
+    assertThat(out).as(all).contains("kiln-guest: cpus=" + vcpus);
+    assertThat(out).as(all).anyMatch(line -> line.startsWith("kiln-guest: cmdline=")
+        && line.contains("kiln.check=e2e"));
+    assertThat(out).as(all).contains("kiln-guest: powering off");
+    assertThat(result.stderr()).as(all).contains("guest reset through the i8042");
+  }
+
+  @Test
+  void bzImageBootsWithInitrdOnOneVcpu() throws Exception {
+    BootResult result = boot("bzImage", 1);
+    assertBootedToInit(result, 1);
+    String all = BootResult.transcript(result.stdout(), result.stderr());
+    // The random seed in setup_data makes the kernel's RNG ready at once.
+    assertThat(result.stdout()).as(all).anyMatch(line -> line.contains("crng init done"));
+    assertThat(result.stdout()).as(all).anyMatch(line -> line.contains("is a 16550A"));
+  }
+
+  @Test
+  void pvhBootsWithInitrdOnTwoVcpus() throws Exception {
+    BootResult result = boot("vmlinux", 2);
+    assertBootedToInit(result, 2);
+    String all = BootResult.transcript(result.stdout(), result.stderr());
+    assertThat(result.stderr()).as(all).contains("PVH boot");
+    assertThat(result.stdout()).as(all).anyMatch(line -> line.contains("Brought up 1 node, 2 CPUs"));
+  }
+}
