@@ -59,6 +59,8 @@ guest_script[pvh-info]=lib/pvh.ld
 guest_sources[pvh-info]="pvh-info.c ${lib_common[*]} ${pvh[*]}"
 guest_script[smp]=lib/pvh.ld
 guest_sources[smp]="smp.c smp.h smp_ap.S ${lib_common[*]} ${pvh[*]}"
+guest_script[lifecycle]=lib/pvh.ld
+guest_sources[lifecycle]="lifecycle.c ${lib_common[*]} ${pvh[*]}"
 
 tool_versions=$("$CC" --version | head -n 1; "$LD" --version | head -n 1)
 
@@ -106,6 +108,6 @@ build_guest() {
 
 exec 9>"$out_dir/.lock"
 flock 9
-for name in serial-echo zeropage pvh-info smp; do
+for name in serial-echo zeropage pvh-info smp lifecycle; do
 	build_guest "$name"
 done

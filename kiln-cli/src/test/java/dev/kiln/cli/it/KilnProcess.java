@@ -122,6 +122,14 @@ final class KilnProcess implements AutoCloseable {
     fail("Kiln did not print \"%s\" within %s%n%s", text, BOOT_TIMEOUT, transcript());
   }
 
+  /** Sends a signal, such as {@code TERM} or {@code INT}, to the Kiln process. */
+  void signal(String name) throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder("kill", "-s", name, Long.toString(process.pid())).start();
+    if (kill.waitFor() != 0) {
+      fail("kill -s %s %d failed", name, process.pid());
+    }
+  }
+
   /** Writes {@code text} to Kiln's stdin, which Kiln passes to the guest's serial port. */
   void writeInput(String text) throws IOException {
     OutputStream stdin = process.getOutputStream();
