@@ -5,6 +5,7 @@
  *   triple    load an empty IDT and execute ud2: #UD, then #DF, then a triple fault
  *   mmio-exec jump into the unclaimed device window, which no emulator can fetch from
  *   bad-io    hammer ports and MMIO addresses no device claims, then reset
+ *   boot-timer write 123 to the boot-timer device (the first MMIO slot), then reset
  */
 #include "lib/guest.h"
 
@@ -16,6 +17,10 @@ struct hvm_start_info {
 	uint64_t modlist_paddr;
 	uint64_t cmdline_paddr;
 };
+
+/* Firecracker's boot-timer device: the first MMIO slot; writing 123 marks the end of boot. */
+#define BOOT_TIMER_MMIO 0xd0000000UL
+#define BOOT_TIMER_MAGIC 123
 
 /* An address in the 32-bit device window that no Kiln device claims. */
 #define UNCLAIMED_MMIO 0xd0001000UL
@@ -87,5 +92,9 @@ void guest_main(struct hvm_start_info *info)
 	}
 	if (has_word(cmdline, "kiln.mode=bad-io"))
 		bad_io();
+	if (has_word(cmdline, "kiln.mode=boot-timer")) {
+		kprintf("kiln-test: writing to the boot timer\n");
+		*(volatile uint8_t *)BOOT_TIMER_MMIO = BOOT_TIMER_MAGIC;
+	}
 	guest_reset();
 }

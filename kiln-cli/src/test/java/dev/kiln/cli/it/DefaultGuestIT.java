@@ -59,8 +59,7 @@ class DefaultGuestIT {
           "machine-config": {"vcpu_count": %d, "mem_size_mib": 256}
         }
         """
-            .formatted(
-                guest.resolve(kernel), guest.resolve("initramfs.cpio.gz"), BOOT_ARGS, vcpus);
+            .formatted(guest.resolve(kernel), guest.resolve("initramfs.cpio.gz"), BOOT_ARGS, vcpus);
     Path config = directory.resolve("vm.json");
     Files.writeString(config, json, StandardCharsets.UTF_8);
     try (KilnProcess kiln =
@@ -74,10 +73,14 @@ class DefaultGuestIT {
     String all = BootResult.transcript(result.stdout(), result.stderr());
     List<String> out = result.stdout();
     assertThat(result.exitStatus()).as(all).isZero();
-    assertThat(out).as(all).anyMatch(line -> line.startsWith(BANNER_START) && line.endsWith("is up"));
+    assertThat(out)
+        .as(all)
+        .anyMatch(line -> line.startsWith(BANNER_START) && line.endsWith("is up"));
     assertThat(out).as(all).contains("kiln-guest: cpus=" + vcpus);
-    assertThat(out).as(all).anyMatch(line -> line.startsWith("kiln-guest: cmdline=")
-        && line.contains("kiln.check=e2e"));
+    assertThat(out)
+        .as(all)
+        .anyMatch(
+            line -> line.startsWith("kiln-guest: cmdline=") && line.contains("kiln.check=e2e"));
     assertThat(out).as(all).contains("kiln-guest: powering off");
     assertThat(result.stderr()).as(all).contains("guest reset through the i8042");
   }
@@ -98,6 +101,8 @@ class DefaultGuestIT {
     assertBootedToInit(result, 2);
     String all = BootResult.transcript(result.stdout(), result.stderr());
     assertThat(result.stderr()).as(all).contains("PVH boot");
-    assertThat(result.stdout()).as(all).anyMatch(line -> line.contains("Brought up 1 node, 2 CPUs"));
+    assertThat(result.stdout())
+        .as(all)
+        .anyMatch(line -> line.contains("Brought up 1 node, 2 CPUs"));
   }
 }

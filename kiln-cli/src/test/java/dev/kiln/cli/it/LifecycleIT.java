@@ -10,7 +10,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** How the VM ends: signals, a triple fault, a vCPU failure, and a guest hammering bad addresses. */
+/**
+ * How the VM ends: signals, a triple fault, a vCPU failure, and a guest hammering bad addresses.
+ */
 class LifecycleIT {
   @TempDir Path directory;
 

@@ -2,14 +2,19 @@ package dev.kiln.vmm.config;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
+import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.CoercionAction;
+import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.type.LogicalType;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -37,6 +42,14 @@ public final class VmConfigParser {
           .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
           .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
           .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+          // Firecracker rejects a number or boolean where a string belongs; so does Kiln.
+          .withCoercionConfig(
+              LogicalType.Textual,
+              coercion ->
+                  coercion
+                      .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
+                      .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
+                      .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
           .build();
 
   private VmConfigParser() {}
@@ -81,21 +94,27 @@ public final class VmConfigParser {
     } catch (MismatchedInputException e) {
       throw new ConfigException(
           String.format(
-              "%s: invalid value for `%s`: %s", source, path(e), firstLine(e.getOriginalMessage())),
-          e);
-    } catch (JsonProcessingException e) {
-      // Syntax errors can arrive wrapped in a mapping exception; both carry the location.
-      if (e.getLocation() == null) {
-        throw new ConfigException(source + ": " + firstLine(e.getOriginalMessage()), e);
-      }
-      throw new ConfigException(
-          String.format(
-              "%s is not valid JSON at line %d, column %d: %s",
+              "%s: invalid value %s: %s",
               source,
-              e.getLocation().getLineNr(),
-              e.getLocation().getColumnNr(),
+              path(e).isEmpty() ? "at the top level" : "for `" + path(e) + "`",
               firstLine(e.getOriginalMessage())),
           e);
+    } catch (JsonMappingException e) {
+      // Databind wraps syntax errors met inside an object; report those as invalid JSON.
+      if (e.getCause() instanceof StreamReadException syntax
+          && !(syntax instanceof InputCoercionException)) {
+        throw syntaxError(source, syntax);
+      }
+      // Valid JSON that does not fit its field, such as a number too large for it.
+      throw new ConfigException(
+          String.format(
+              "%s: invalid value %s: %s",
+              source,
+              path(e).isEmpty() ? "at the top level" : "for `" + path(e) + "`",
+              firstLine(e.getOriginalMessage())),
+          e);
+    } catch (JsonProcessingException e) {
+      throw syntaxError(source, e);
     }
     if (config == null) {
       throw new ConfigException(source + ": the configuration must be a JSON object, not null");
@@ -194,6 +213,20 @@ public final class VmConfigParser {
                   + " or set it to None",
               source, template));
     }
+  }
+
+  private static ConfigException syntaxError(String source, JsonProcessingException e) {
+    if (e.getLocation() == null) {
+      return new ConfigException(source + ": " + firstLine(e.getOriginalMessage()), e);
+    }
+    return new ConfigException(
+        String.format(
+            "%s is not valid JSON at line %d, column %d: %s",
+            source,
+            e.getLocation().getLineNr(),
+            e.getLocation().getColumnNr(),
+            firstLine(e.getOriginalMessage())),
+        e);
   }
 
   private static String location(JsonMappingException e) {

@@ -12,7 +12,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Checks the zero page against the offsets of arch/x86/include/uapi/asm/bootparam.h. */
+/** Checks the zero page at the field offsets of Linux's {@code struct boot_params}. */
 class BootParamsTest {
   private static final long ZERO_PAGE = 0x7000;
   private static final long MIB = 1 << 20;
@@ -44,7 +44,7 @@ class BootParamsTest {
     BootParams.write(memory, null, 12, initrdAddress, initrdSize, SETUP_DATA, MAP);
   }
 
-  /** A setup header as a bzImage carries it from 0x1f1, with every byte distinct from zero. */
+  /** Returns a setup header as a bzImage carries it from 0x1f1, with no zero byte. */
   private static byte[] bzImageHeader() {
     byte[] header = new byte[0x268 - 0x1f1];
     for (int i = 0; i < header.length; i++) {

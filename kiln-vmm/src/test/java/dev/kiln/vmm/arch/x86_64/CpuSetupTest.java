@@ -8,7 +8,6 @@ import java.nio.ByteOrder;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** LVT layout from the Intel SDM vol. 3, 11.5.1; MSR numbers from vol. 4. */
 class CpuSetupTest {
   /** Size of {@code struct kvm_lapic_state}: the local APIC register page. */
   private static final int LAPIC_SIZE = 0x400;

@@ -9,7 +9,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** Bit positions are from the Intel SDM vol. 2A, CPUID, and AMD's APM vol. 3, appendix E. */
 class CpuidNormalizerTest {
   private static final int INDEXED = CpuidEntry.KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
 
@@ -72,7 +71,10 @@ class CpuidNormalizerTest {
         0);
   }
 
-  /** An Intel host's leaves, with every bit that the normalizer changes set to the other value. */
+  /**
+   * Returns an Intel host's leaves, with every bit that the normalizer changes set to the other
+   * value.
+   */
   private static List<CpuidEntry> intelLeaves(int leaf1Ecx, int leaf1Edx) {
     return List.of(
         new CpuidEntry(0, 0, 0, 0xd, 0x756e_6547, 0x6c65_746e, 0x4965_6e69),

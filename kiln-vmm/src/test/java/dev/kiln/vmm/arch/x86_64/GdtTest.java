@@ -9,7 +9,6 @@ import java.lang.foreign.Arena;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Checks descriptor encodings against the Intel SDM vol. 3, 3.4.5 and 7.2.2. */
 class GdtTest {
   @Test
   void longModeNullDescriptor() {

@@ -12,8 +12,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Reads the tables of {@link MpTable#build} the way a guest does (Intel MultiProcessor
- * Specification 1.4, chapter 4): find the floating pointer, follow its physical pointer to the
+ * Reads the tables of {@link MpTable#build} the way a guest that follows the MultiProcessor
+ * Specification 1.4 does: find the floating pointer, follow its physical pointer to the
  * configuration table and walk the entries by their type bytes.
  */
 class MpTableTest {

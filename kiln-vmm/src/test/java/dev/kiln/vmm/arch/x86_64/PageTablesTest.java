@@ -9,7 +9,7 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Checks the boot identity mapping against 4-level paging (Intel SDM vol. 3, 4.5). */
+/** Checks the boot identity mapping by walking it as 4-level paging does. */
 class PageTablesTest {
   private static final long PML4 = 0x9000;
   private static final long PDPT = 0xa000;

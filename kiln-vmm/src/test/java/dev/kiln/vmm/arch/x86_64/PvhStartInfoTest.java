@@ -8,7 +8,6 @@ import java.lang.foreign.Arena;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Checks {@code struct hvm_start_info} against xen/include/public/arch-x86/hvm/start_info.h. */
 class PvhStartInfoTest {
   private static final long INFO = 0x6000;
   private static final long MODLIST = 0x6040;

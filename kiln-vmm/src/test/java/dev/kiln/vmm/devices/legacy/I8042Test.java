@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** Controller commands from the IBM PS/2 technical reference. */
 class I8042Test {
   private static final int DATA = 0;
   private static final int COMMAND = 4;

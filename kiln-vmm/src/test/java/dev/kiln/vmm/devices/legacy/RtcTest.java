@@ -8,7 +8,6 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import org.junit.jupiter.api.Test;
 
-/** Register numbers from the Motorola MC146818A datasheet. */
 class RtcTest {
   private static final Instant SATURDAY_AFTERNOON = Instant.parse("2026-03-14T15:09:26Z");
 

@@ -10,7 +10,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
-/** Register behavior from the TI PC16550D datasheet. */
 class SerialTest {
   private static final int DATA = 0;
   private static final int IER = 1;
@@ -132,7 +131,7 @@ class SerialTest {
 
   @Test
   void serialIerMaskedToLowBits() {
-    // Linux's 8250 driver probes for an XScale UART by checking whether IER bit 6 sticks.
+    // Linux's 8250 driver (autoconfig_16550a) takes a UART whose IER bit 6 sticks for an XScale.
     write(IER, 0xff);
 
     assertThat(read(IER)).isEqualTo(0x0f);
