@@ -40,7 +40,10 @@ measure() {
     sleep 0.02
   done
   wait "$pid" || { echo "kiln failed:" >&2; cat "$work/err" >&2; exit 1; }
-  [ -n "$seen" ] || seen=$(( ($(date +%s%N) - start) / 1000000 ))
+  if [ -z "$seen" ]; then
+    grep -q "$pattern" "$work/out" "$work/err" || { echo "no \"$pattern\" in the output:" >&2; cat "$work/out" "$work/err" >&2; exit 1; }
+    seen=$(( ($(date +%s%N) - start) / 1000000 ))
+  fi
   local timer
   timer=$(sed -n 's/.*Guest-boot-time = \([0-9]*\) us.*/\1/p' "$work/err" | head -1)
   echo "$seen $max ${timer:--}"
