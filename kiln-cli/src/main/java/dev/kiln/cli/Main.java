@@ -1,6 +1,7 @@
 package dev.kiln.cli;
 
 import dev.kiln.cli.logging.LogSetup;
+import dev.kiln.sys.Terminal;
 import dev.kiln.vmm.MicroVm;
 import dev.kiln.vmm.VmExit;
 import dev.kiln.vmm.VmOptions;
@@ -27,6 +28,7 @@ import sun.misc.Signal;
 
 /** The {@code kiln} program: parses flags and configuration, builds the VM, runs it, exits. */
 public final class Main {
+  private static final int STDIN_FD = 0;
   private static final Pattern ID_PATTERN = Pattern.compile("[A-Za-z0-9-]{1,64}");
 
   // Errors go to standard error once: as a log line when logs go there, else as a plain line.
@@ -146,12 +148,22 @@ public final class Main {
           signal ->
               vm.requestExit(new VmExit(VmExit.Reason.SIGNAL, "received SIG" + signal.getName())));
     }
+    // Like Firecracker, give the guest every key typed on a terminal, Ctrl-C included; SIGTERM
+    // still stops Kiln, and the terminal's settings come back at exit.
+    Terminal terminal = Terminal.makeRaw(STDIN_FD);
+    if (terminal != null) {
+      Runtime.getRuntime().addShutdownHook(new Thread(terminal::restore));
+    }
     VmExit exit;
     try {
       exit = vm.run();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       exit = new VmExit(VmExit.Reason.SIGNAL, "interrupted");
+    } finally {
+      if (terminal != null) {
+        terminal.restore();
+      }
     }
     vm.close();
     if (exit.exitStatus() == ExitCodes.OK) {

@@ -106,6 +106,31 @@ class OutputsIT {
   }
 
   @Test
+  void defaultCommandLineWithoutBootArgs() throws Exception {
+    String json =
+        """
+        {"boot-source": {"kernel_image_path": "%s"},
+         "machine-config": {"vcpu_count": 1, "mem_size_mib": 64}}
+        """
+            .formatted(TestGuests.guest("zeropage"));
+    Path config = directory.resolve("default-cmdline.json");
+    Files.writeString(config, json, StandardCharsets.UTF_8);
+    try (KilnProcess kiln =
+        KilnProcess.start(directory, "--no-api", "--config-file", config.toString())) {
+      BootResult result = kiln.awaitExit();
+      String all = BootResult.transcript(result.stdout(), result.stderr());
+      assertThat(result.exitStatus()).as(all).isZero();
+      assertThat(result.stdout())
+          .as(all)
+          .anyMatch(
+              line ->
+                  line.startsWith(
+                      "kiln-test: cmdline=reboot=k panic=1 pci=off nomodule 8250.nr_uarts=0"
+                          + " i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"));
+    }
+  }
+
+  @Test
   void versionFlagPrintsVersion() throws Exception {
     try (KilnProcess kiln = KilnProcess.start(directory, "--version")) {
       BootResult result = kiln.awaitExit();

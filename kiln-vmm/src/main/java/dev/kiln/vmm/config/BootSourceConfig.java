@@ -17,9 +17,10 @@ public record BootSourceConfig(
   /**
    * The command line used when {@code boot_args} is absent: Firecracker's default. It sends the
    * console to the serial port, resets through the keyboard controller so that a guest reboot ends
-   * the VM, reboots one second after a panic, and skips PCI and the i8042's auxiliary port.
+   * the VM, reboots one second after a panic, and skips PCI, the serial ports and the i8042's
+   * probes.
    */
   public static final String DEFAULT_KERNEL_CMDLINE =
-      "reboot=k panic=1 pci=off nomodule 8250.nr_uarts=0 i8042.noaux i8042.nomux i8042.dumbkbd"
-          + " swiotlb=noforce";
+      "reboot=k panic=1 pci=off nomodule 8250.nr_uarts=0 i8042.noaux i8042.nomux i8042.nopnp"
+          + " i8042.dumbkbd";
 }

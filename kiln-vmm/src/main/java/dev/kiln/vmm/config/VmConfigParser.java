@@ -27,7 +27,7 @@ import java.util.stream.Collectors;
 /**
  * Reads and validates a configuration file in Firecracker's format. Like Firecracker it rejects
  * unknown fields and values of the wrong JSON type; unlike a lenient parser it never converts a
- * string to a number. Every error names the field and says what to change.
+ * string to a number. Every error names the field and what to change.
  */
 public final class VmConfigParser {
   /** Levels accepted by {@code logger.level}, compared without case. */

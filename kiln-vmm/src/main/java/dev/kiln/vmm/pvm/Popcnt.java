@@ -53,7 +53,12 @@ final class Popcnt {
     // The code segment sets the default operand size (32 bits in 64-bit and 32-bit segments, 16
     // in 16-bit ones); 0x66 switches between 16 and 32, and REX.W selects 64.
     int defaultSize = cpu.longMode() || cpu.defaultSize32() ? 4 : 2;
-    int size = rexW ? 8 : operandSize16 ? 6 - defaultSize : defaultSize;
+    int size = defaultSize;
+    if (rexW) {
+      size = 8;
+    } else if (operandSize16) {
+      size = defaultSize == 4 ? 2 : 4;
+    }
 
     int modrm = bytes[at++] & 0xff;
     int mod = modrm >>> 6;

@@ -19,7 +19,7 @@ public final class PvmHost {
   /**
    * The Linux parameter that turns XSAVE off. The PVM hosts Kiln was tested on report XSAVE and AVX
    * to the guest whatever the VMM sets in CPUID leaf 1, but their emulator cannot execute XRSTOR,
-   * so Linux must be told on its command line to use FXSAVE instead.
+   * so Linux gets this parameter and uses FXSAVE instead.
    */
   public static final String NO_XSAVE_PARAMETER = "noxsave";
 
@@ -38,7 +38,7 @@ public final class PvmHost {
     return cmdline.isEmpty() ? NO_XSAVE_PARAMETER : cmdline + " " + NO_XSAVE_PARAMETER;
   }
 
-  /** Returns true when this host's KVM is PVM, or when the override property says so. */
+  /** Returns true when this host's KVM is PVM, or when the override property is {@code true}. */
   public static boolean detect() {
     String forced = System.getProperty(OVERRIDE_PROPERTY);
     if (forced != null) {
