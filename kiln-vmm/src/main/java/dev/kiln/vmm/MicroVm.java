@@ -20,10 +20,14 @@ import dev.kiln.vmm.config.BootSourceConfig;
 import dev.kiln.vmm.config.MachineConfig;
 import dev.kiln.vmm.config.VmConfig;
 import dev.kiln.vmm.devices.Bus;
+import dev.kiln.vmm.devices.EventLoop;
 import dev.kiln.vmm.devices.legacy.BootTimer;
 import dev.kiln.vmm.devices.legacy.I8042;
 import dev.kiln.vmm.devices.legacy.Rtc;
 import dev.kiln.vmm.devices.legacy.Serial;
+import dev.kiln.vmm.devices.virtio.VirtioDevice;
+import dev.kiln.vmm.devices.virtio.VirtioSlots;
+import dev.kiln.vmm.devices.virtio.rng.RngDevice;
 import dev.kiln.vmm.loader.BootProtocol;
 import dev.kiln.vmm.loader.Initrd;
 import dev.kiln.vmm.loader.InitrdLoader;
@@ -43,6 +47,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,6 +72,8 @@ public final class MicroVm implements AutoCloseable {
   private final EventFd serialInterrupt;
   private final CompletableFuture<VmExit> exit;
   private final VmOptions options;
+  private final EventLoop eventLoop;
+  private final VirtioSlots virtio;
 
   private MicroVm(Builder b) {
     this.id = b.options.id();
@@ -80,6 +87,8 @@ public final class MicroVm implements AutoCloseable {
     this.serialInterrupt = b.serialInterrupt;
     this.exit = b.exit;
     this.options = b.options;
+    this.eventLoop = b.eventLoop;
+    this.virtio = b.virtio;
   }
 
   /**
@@ -115,6 +124,7 @@ public final class MicroVm implements AutoCloseable {
    * it stopped.
    */
   public VmExit run() throws InterruptedException {
+    eventLoop.start();
     for (Vcpu vcpu : vcpus) {
       vcpu.start();
     }
@@ -162,6 +172,8 @@ public final class MicroVm implements AutoCloseable {
         vcpu.fd().close();
       }
       serialInterrupt.close();
+      eventLoop.close();
+      virtio.close();
       vm.close();
       kvm.close();
     } catch (SyscallException e) {
@@ -169,6 +181,9 @@ public final class MicroVm implements AutoCloseable {
     }
     // Guest memory stays mapped: a vCPU that did not stop could still touch it.
   }
+
+  /** A virtio device to place: its name for logs and how to make it. */
+  private record VirtioPlan(String name, Function<Runnable, VirtioDevice> factory) {}
 
   /** The steps of {@link #create}, with what they have built so far for cleaning up. */
   private static final class Builder {
@@ -184,6 +199,9 @@ public final class MicroVm implements AutoCloseable {
     private Serial serial;
     private EventFd serialInterrupt;
     private boolean pvm;
+    private EventLoop eventLoop;
+    private final VirtioSlots virtio = new VirtioSlots();
+    private final List<VirtioPlan> virtioPlan = new ArrayList<>();
 
     Builder(VmConfig config, VmOptions options) {
       this.config = config;
@@ -221,6 +239,8 @@ public final class MicroVm implements AutoCloseable {
       if (pvm) {
         cmdline = PvmHost.adjustCommandLine(cmdline);
       }
+      planVirtioDevices();
+      cmdline += VirtioSlots.kernelArguments(virtioPlan.size());
       int cmdlineLength = writeCmdline(cmdline, kernel);
       writeBootTables(kernel, initrd, machine.vcpuCount(), cmdlineLength, memoryBytes);
       LOG.info(
@@ -247,7 +267,19 @@ public final class MicroVm implements AutoCloseable {
       }
 
       attachDevices();
+      eventLoop = new EventLoop();
+      for (VirtioPlan plan : virtioPlan) {
+        virtio.attach(plan.name(), plan.factory(), vm, mmio, memory, eventLoop);
+      }
       createVcpus(machine, kernel);
+    }
+
+    /** Decides which virtio devices the VM gets, in slot order, before the command line. */
+    private void planVirtioDevices() {
+      if (config.entropy() != null) {
+        virtioPlan.add(
+            new VirtioPlan("entropy", needsReset -> new RngDevice(new SecureRandom(), needsReset)));
+      }
     }
 
     private int writeCmdline(String cmdline, LoadedKernel kernel) throws VmStartException {
@@ -368,6 +400,10 @@ public final class MicroVm implements AutoCloseable {
         if (serialInterrupt != null) {
           serialInterrupt.close();
         }
+        if (eventLoop != null) {
+          eventLoop.close();
+        }
+        virtio.close();
         if (vm != null) {
           vm.close();
         }

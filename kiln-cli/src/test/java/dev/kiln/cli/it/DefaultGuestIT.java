@@ -47,10 +47,21 @@ class DefaultGuestIT {
   }
 
   private BootResult boot(String kernel, int vcpus) throws IOException, InterruptedException {
+    return boot(kernel, vcpus, "");
+  }
+
+  /**
+   * Boots the default guest.
+   *
+   * @param extraSections config-file sections to add, each followed by a comma
+   */
+  private BootResult boot(String kernel, int vcpus, String extraSections)
+      throws IOException, InterruptedException {
     Path guest = guestDirectory();
     String json =
         """
         {
+          %s
           "boot-source": {
             "kernel_image_path": "%s",
             "initrd_path": "%s",
@@ -97,9 +108,12 @@ class DefaultGuestIT {
 
   @Test
   void pvhBootsWithInitrdOnTwoVcpus() throws Exception {
-    BootResult result = boot("vmlinux", 2);
+    BootResult result = boot("vmlinux", 2, "\"entropy\": {},");
     assertBootedToInit(result, 2);
     String all = BootResult.transcript(result.stdout(), result.stderr());
+    // The entropy device answers the guest's /dev/hwrng: 16 bytes, as 32 hex digits.
+    assertThat(result.stdout()).as(all).anyMatch(line -> line.matches("kiln-guest: hwrng=[0-9a-f]{32}"));
+    assertThat(result.stdout()).as(all).anyMatch(line -> line.contains("virtio_mmio.device=4K@0xd0001000:5"));
     assertThat(result.stderr()).as(all).contains("PVH boot");
     assertThat(result.stdout())
         .as(all)

@@ -19,7 +19,7 @@ public record VmConfig(
     @JsonProperty("network-interfaces") JsonNode networkInterfaces,
     @JsonProperty("vsock") JsonNode vsock,
     @JsonProperty("balloon") JsonNode balloon,
-    @JsonProperty("entropy") JsonNode entropy,
+    @JsonProperty("entropy") EntropyConfig entropy,
     @JsonProperty("metrics") JsonNode metrics,
     @JsonProperty("mmds-config") JsonNode mmdsConfig,
     @JsonProperty("cpu-config") JsonNode cpuConfig,
@@ -38,7 +38,6 @@ public record VmConfig(
     sections.put("network-interfaces", networkInterfaces);
     sections.put("vsock", vsock);
     sections.put("balloon", balloon);
-    sections.put("entropy", entropy);
     sections.put("metrics", metrics);
     sections.put("mmds-config", mmdsConfig);
     sections.put("cpu-config", cpuConfig);

@@ -154,6 +154,11 @@ public final class VmConfigParser {
               "%s: `logger.level` is \"%s\"; use one of Error, Warning, Info, Debug, Trace, Off",
               source, logger.level()));
     }
+    EntropyConfig entropy = config.entropy();
+    if (entropy != null && entropy.rateLimiter() != null && !entropy.rateLimiter().isNull()) {
+      throw new ConfigException(
+          source + ": `entropy.rate_limiter` is not supported by Kiln yet; remove it");
+    }
     SerialConfig serial = config.serial();
     if (serial != null && serial.rateLimiter() != null && !serial.rateLimiter().isNull()) {
       throw new ConfigException(

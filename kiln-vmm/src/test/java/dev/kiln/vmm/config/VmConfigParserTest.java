@@ -436,7 +436,6 @@ class VmConfigParserTest {
         "network-interfaces|[{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}]",
         "vsock|{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}",
         "balloon|{\"amount_mib\": 0, \"deflate_on_oom\": false}",
-        "entropy|{}",
         "metrics|{\"metrics_path\": \"/tmp/metrics\"}",
         "mmds-config|{\"network_interfaces\": [\"eth0\"]}",
         "cpu-config|{\"cpuid_modifiers\": []}",
@@ -446,6 +445,23 @@ class VmConfigParserTest {
   void unsupportedSectionRejected(String section, String value) {
     assertRejected(withBootSource("\"" + section + "\": " + value))
         .hasMessageContaining("the `" + section + "` section is not supported by Kiln yet");
+  }
+
+  @Test
+  void entropySectionAccepted() throws ConfigException {
+    VmConfig config = VmConfigParser.parse(withBootSource("\"entropy\": {}"), "vm.json");
+
+    assertThat(config.entropy()).isNotNull();
+  }
+
+  @Test
+  void entropyRateLimiterRejected() {
+    assertRejected(
+            withBootSource(
+                "\"entropy\": {\"rate_limiter\": {\"bandwidth\": {\"size\": 1,"
+                    + " \"refill_time\": 1}}}"))
+        .hasMessageContaining("`entropy.rate_limiter`")
+        .hasMessageContaining("not supported by Kiln yet");
   }
 
   // Files

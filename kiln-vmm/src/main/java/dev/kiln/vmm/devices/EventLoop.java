@@ -1,0 +1,117 @@
+package dev.kiln.vmm.devices;
+
+import dev.kiln.sys.Epoll;
+import dev.kiln.sys.EventFd;
+import dev.kiln.sys.SyscallException;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The device thread: an epoll loop over eventfds (queue notifications from KVM's ioeventfds) and
+ * other descriptors, calling each one's handler when it is readable. Device work runs here, never
+ * on a vCPU thread. A handler that throws is logged with a repeat limit and the loop goes on.
+ */
+public final class EventLoop implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(EventLoop.class);
+  private static final int LOGGED_FAILURES = 10;
+  private static final long STOP_TOKEN = -1;
+
+  private final Epoll epoll;
+  private final EventFd stop;
+  private final Map<Long, Runnable> handlers = new ConcurrentHashMap<>();
+  private final AtomicLong nextToken = new AtomicLong();
+  private final AtomicLong failures = new AtomicLong();
+  private volatile boolean running;
+  private Thread thread;
+
+  /** Creates the loop; call {@link #start} after registering the first descriptors. */
+  public EventLoop() throws SyscallException {
+    this.epoll = new Epoll();
+    this.stop = new EventFd();
+    epoll.add(stop.fd(), Epoll.EPOLLIN, STOP_TOKEN);
+  }
+
+  /**
+   * Calls {@code handler} on the loop thread whenever {@code fd} becomes readable. The handler must
+   * drain the descriptor (an eventfd's counter, a socket's data), since epoll here is
+   * level-triggered.
+   */
+  public void register(int fd, Runnable handler) throws SyscallException {
+    long token = nextToken.getAndIncrement();
+    handlers.put(token, handler);
+    epoll.add(fd, Epoll.EPOLLIN, token);
+  }
+
+  /** Registers an eventfd whose every signal calls {@code handler}; the loop drains the eventfd. */
+  public void register(EventFd eventFd, Runnable handler) throws SyscallException {
+    register(
+        eventFd.fd(),
+        () -> {
+          try {
+            eventFd.drain();
+          } catch (SyscallException e) {
+            throw new IllegalStateException(e);
+          }
+          handler.run();
+        });
+  }
+
+  /** Starts the loop thread. */
+  public void start() {
+    running = true;
+    thread = Thread.ofPlatform().name("kiln_devices").daemon().start(this::loop);
+  }
+
+  private void loop() {
+    try {
+      while (running) {
+        epoll.await(-1, this::dispatch);
+      }
+    } catch (SyscallException e) {
+      LOG.error("The device event loop failed: {}", e.getMessage());
+    }
+  }
+
+  private void dispatch(Epoll.Ready ready) {
+    if (ready.token() == STOP_TOKEN) {
+      running = false;
+      return;
+    }
+    Runnable handler = handlers.get(ready.token());
+    if (handler == null) {
+      return;
+    }
+    try {
+      handler.run();
+    } catch (RuntimeException e) {
+      long count = failures.incrementAndGet();
+      if (count <= LOGGED_FAILURES) {
+        LOG.error("A device handler failed ({} so far): {}", count, e.toString(), e);
+      }
+    }
+  }
+
+  /** Returns how many handler calls threw. */
+  public long failures() {
+    return failures.get();
+  }
+
+  /** Stops the loop thread and waits up to a second for it. */
+  @Override
+  public void close() throws SyscallException {
+    running = false;
+    stop.signal();
+    if (thread != null) {
+      try {
+        thread.join(1000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    epoll.close();
+    stop.close();
+  }
+}
