@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Build Kiln's default guest from Debian packages: a small Linux kernel
-# (ELF vmlinux and bzImage) and a busybox initramfs.
+# (ELF vmlinux and bzImage), a busybox initramfs, and an ext4 root file
+# system with the same files.
 #
 # Inputs: linux-source-6.1, busybox-static, guest/linux/microvm-x86_64.config,
 # guest/linux/patches/*.patch, guest/initramfs/init and this script.
-# Outputs: $KILN_CACHE/guest/{vmlinux,bzImage,initramfs.cpio.gz,key}, where
+# Outputs: $KILN_CACHE/guest/{vmlinux,bzImage,initramfs.cpio.gz,rootfs.ext4,key}, where
 # key contains the SHA-256 of all inputs. A run whose inputs match the key does
 # nothing. See guest/README.md.
 set -euo pipefail
@@ -30,7 +31,7 @@ readonly BUSYBOX=/bin/busybox
 # in the check after it is built.
 readonly PACKAGES=(
 	"$LINUX_PACKAGE" "$BUSYBOX_PACKAGE" build-essential bc bison flex
-	libelf-dev cpio xz-utils gzip patch
+	libelf-dev cpio xz-utils gzip patch e2fsprogs
 )
 
 # Seconds between progress lines while the kernel compiles.
@@ -117,7 +118,7 @@ initramfs_key() {
 outputs_current() {
 	local key=$1 file
 	[[ -f $OUT_DIR/key && $(<"$OUT_DIR/key") == "$key" ]] || return 1
-	for file in vmlinux bzImage initramfs.cpio.gz; do
+	for file in vmlinux bzImage initramfs.cpio.gz rootfs.ext4; do
 		[[ -s $OUT_DIR/$file ]] || return 1
 	done
 }
@@ -315,6 +316,30 @@ write_compressed_cpio() {
 		gzip -9 -n >"$initramfs_dir/initramfs.cpio.gz"
 }
 
+# Writes rootfs.ext4, a 32 MiB ext4 image with the same files as the
+# initramfs and the init script as /sbin/init, for guests whose root is a
+# virtio block device. mkfs.ext4 -d copies a staging tree into the image;
+# the device nodes are made there with mknod, so this step needs root.
+build_rootfs() {
+	local initramfs_dir=$1 stage="$initramfs_dir/rootfs"
+	local path
+	rm -rf "$stage"
+	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,root}
+	chmod 1777 "$stage/tmp"
+	chmod 0700 "$stage/root"
+	cp "$BUSYBOX" "$stage/bin/busybox"
+	"$BUSYBOX" --list-full | while IFS= read -r path; do
+		[[ $path == bin/busybox ]] && continue
+		ln -sf /bin/busybox "$stage/$path"
+	done
+	rm -f "$stage/sbin/init"
+	install -m 0755 "$INIT_SCRIPT" "$stage/sbin/init"
+	mknod -m 0600 "$stage/dev/console" c 5 1
+	mknod -m 0666 "$stage/dev/null" c 1 3
+	rm -f "$initramfs_dir/rootfs.ext4"
+	mkfs.ext4 -q -F -L kiln-root -d "$stage" "$initramfs_dir/rootfs.ext4" 32M
+}
+
 # Builds initramfs.cpio.gz with the kernel's gen_init_cpio, which sets owners
 # and device nodes from the file list, so no root rights are needed.
 build_initramfs() {
@@ -334,6 +359,7 @@ build_initramfs() {
 	initramfs_file_list >"$initramfs_dir/files.txt"
 	run_logged "$log_file" "gen_init_cpio" write_compressed_cpio "$initramfs_dir"
 	local listing
+	run_logged "$log_file" "building rootfs.ext4" build_rootfs "$initramfs_dir"
 	listing=$(zcat "$initramfs_dir/initramfs.cpio.gz" | cpio -t --quiet)
 	grep -qx init <<<"$listing" || die "the initramfs has no /init"
 	grep -qx bin/busybox <<<"$listing" || die "the initramfs has no /bin/busybox"
@@ -433,6 +459,7 @@ main() {
 	install_output "$kernel_dir/vmlinux" vmlinux
 	install_output "$kernel_dir/arch/x86/boot/bzImage" bzImage
 	install_output "$initramfs_dir/initramfs.cpio.gz" initramfs.cpio.gz
+	install_output "$initramfs_dir/rootfs.ext4" rootfs.ext4
 	printf '%s\n' "$key" >"$OUT_DIR/.key.tmp.$$"
 	mv -f "$OUT_DIR/.key.tmp.$$" "$OUT_DIR/key"
 
@@ -440,7 +467,7 @@ main() {
 
 	log "done in $(elapsed_since "$start"):"
 	local name
-	for name in vmlinux bzImage initramfs.cpio.gz; do
+	for name in vmlinux bzImage initramfs.cpio.gz rootfs.ext4; do
 		log "  $OUT_DIR/$name ($(stat -c %s "$OUT_DIR/$name") bytes)"
 	done
 }

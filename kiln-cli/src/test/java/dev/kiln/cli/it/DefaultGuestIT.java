@@ -112,8 +112,12 @@ class DefaultGuestIT {
     assertBootedToInit(result, 2);
     String all = BootResult.transcript(result.stdout(), result.stderr());
     // The entropy device answers the guest's /dev/hwrng: 16 bytes, as 32 hex digits.
-    assertThat(result.stdout()).as(all).anyMatch(line -> line.matches("kiln-guest: hwrng=[0-9a-f]{32}"));
-    assertThat(result.stdout()).as(all).anyMatch(line -> line.contains("virtio_mmio.device=4K@0xd0001000:5"));
+    assertThat(result.stdout())
+        .as(all)
+        .anyMatch(line -> line.matches("kiln-guest: hwrng=[0-9a-f]{32}"));
+    assertThat(result.stdout())
+        .as(all)
+        .anyMatch(line -> line.contains("virtio_mmio.device=4K@0xd0001000:5"));
     assertThat(result.stderr()).as(all).contains("PVH boot");
     assertThat(result.stdout())
         .as(all)
