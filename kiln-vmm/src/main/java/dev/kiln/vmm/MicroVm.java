@@ -17,6 +17,7 @@ import dev.kiln.vmm.arch.x86_64.MpTable;
 import dev.kiln.vmm.arch.x86_64.PageTables;
 import dev.kiln.vmm.arch.x86_64.PvhStartInfo;
 import dev.kiln.vmm.config.BootSourceConfig;
+import dev.kiln.vmm.config.DriveConfig;
 import dev.kiln.vmm.config.MachineConfig;
 import dev.kiln.vmm.config.VmConfig;
 import dev.kiln.vmm.devices.Bus;
@@ -27,6 +28,8 @@ import dev.kiln.vmm.devices.legacy.Rtc;
 import dev.kiln.vmm.devices.legacy.Serial;
 import dev.kiln.vmm.devices.virtio.VirtioDevice;
 import dev.kiln.vmm.devices.virtio.VirtioSlots;
+import dev.kiln.vmm.devices.virtio.block.BlockDevice;
+import dev.kiln.vmm.devices.virtio.block.FileBackend;
 import dev.kiln.vmm.devices.virtio.rng.RngDevice;
 import dev.kiln.vmm.loader.BootProtocol;
 import dev.kiln.vmm.loader.Initrd;
@@ -39,6 +42,7 @@ import dev.kiln.vmm.memory.GuestMemoryAllocator;
 import dev.kiln.vmm.pvm.InstructionCompleter;
 import dev.kiln.vmm.pvm.PvmHost;
 import dev.kiln.vmm.vcpu.Vcpu;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -74,6 +78,7 @@ public final class MicroVm implements AutoCloseable {
   private final VmOptions options;
   private final EventLoop eventLoop;
   private final VirtioSlots virtio;
+  private final List<BlockDevice> blockDevices;
 
   private MicroVm(Builder b) {
     this.id = b.options.id();
@@ -89,6 +94,7 @@ public final class MicroVm implements AutoCloseable {
     this.options = b.options;
     this.eventLoop = b.eventLoop;
     this.virtio = b.virtio;
+    this.blockDevices = List.copyOf(b.blockDevices);
   }
 
   /**
@@ -174,12 +180,23 @@ public final class MicroVm implements AutoCloseable {
       serialInterrupt.close();
       eventLoop.close();
       virtio.close();
+      for (BlockDevice device : blockDevices) {
+        closeQuietly(device);
+      }
       vm.close();
       kvm.close();
     } catch (SyscallException e) {
       LOG.warn("Closing the VM failed: {}", e.getMessage());
     }
     // Guest memory stays mapped: a vCPU that did not stop could still touch it.
+  }
+
+  private static void closeQuietly(AutoCloseable resource) {
+    try {
+      resource.close();
+    } catch (Exception e) {
+      LOG.warn("Closing {} failed: {}", resource, e.getMessage());
+    }
   }
 
   /** A virtio device to place: its name for logs and how to make it. */
@@ -202,6 +219,8 @@ public final class MicroVm implements AutoCloseable {
     private EventLoop eventLoop;
     private final VirtioSlots virtio = new VirtioSlots();
     private final List<VirtioPlan> virtioPlan = new ArrayList<>();
+    private final List<BlockDevice> blockDevices = new ArrayList<>();
+    private String rootArguments = "";
 
     Builder(VmConfig config, VmOptions options) {
       this.config = config;
@@ -240,7 +259,7 @@ public final class MicroVm implements AutoCloseable {
         cmdline = PvmHost.adjustCommandLine(cmdline);
       }
       planVirtioDevices();
-      cmdline += VirtioSlots.kernelArguments(virtioPlan.size());
+      cmdline += rootArguments + VirtioSlots.kernelArguments(virtioPlan.size());
       int cmdlineLength = writeCmdline(cmdline, kernel);
       writeBootTables(kernel, initrd, machine.vcpuCount(), cmdlineLength, memoryBytes);
       LOG.info(
@@ -275,7 +294,32 @@ public final class MicroVm implements AutoCloseable {
     }
 
     /** Decides which virtio devices the VM gets, in slot order, before the command line. */
-    private void planVirtioDevices() {
+    private void planVirtioDevices() throws VmStartException {
+      for (DriveConfig drive : DriveConfig.attachOrder(config.driveList())) {
+        FileBackend backend;
+        try {
+          backend = FileBackend.open(Path.of(drive.pathOnHost()), drive.readOnly());
+        } catch (IOException e) {
+          throw new VmStartException(
+              String.format(
+                  "drive %s: cannot open %s: %s; check path_on_host",
+                  drive.driveId(), drive.pathOnHost(), e.getMessage()),
+              e);
+        }
+        virtioPlan.add(
+            new VirtioPlan(
+                "block " + drive.driveId(),
+                needsReset -> {
+                  BlockDevice device =
+                      new BlockDevice(
+                          drive.driveId(), backend, drive.cacheTypeSetting(), needsReset);
+                  blockDevices.add(device);
+                  return device;
+                }));
+        if (drive.rootDevice()) {
+          rootArguments = " " + drive.kernelRootArguments();
+        }
+      }
       if (config.entropy() != null) {
         virtioPlan.add(
             new VirtioPlan("entropy", needsReset -> new RngDevice(new SecureRandom(), needsReset)));

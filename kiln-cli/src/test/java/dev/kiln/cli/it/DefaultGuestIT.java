@@ -107,6 +107,61 @@ class DefaultGuestIT {
   }
 
   @Test
+  void bzImageBootsFromVirtioBlockRoot() throws Exception {
+    Path guest = guestDirectory();
+    Path rootfs = directory.resolve("rootfs.ext4");
+    Files.copy(guest.resolve("rootfs.ext4"), rootfs);
+    Path data = directory.resolve("data.img");
+    Files.write(data, new byte[1 << 20]);
+    String word = "kiln" + Long.toHexString(System.nanoTime());
+    String json =
+        """
+        {
+          "boot-source": {
+            "kernel_image_path": "%s",
+            "boot_args": "%s kiln.marker=%s kiln.rotest"
+          },
+          "drives": [
+            {"drive_id": "data", "path_on_host": "%s", "is_root_device": false,
+             "is_read_only": true},
+            {"drive_id": "rootfs", "path_on_host": "%s", "is_root_device": true,
+             "is_read_only": false, "cache_type": "Writeback"}
+          ],
+          "machine-config": {"vcpu_count": 1, "mem_size_mib": 256}
+        }
+        """
+            .formatted(guest.resolve("bzImage"), BOOT_ARGS, word, data, rootfs);
+    Path config = directory.resolve("vm.json");
+    Files.writeString(config, json, StandardCharsets.UTF_8);
+    BootResult result;
+    try (KilnProcess kiln =
+        KilnProcess.start(directory, "--no-api", "--config-file", config.toString())) {
+      result = kiln.awaitExit(BOOT_TIMEOUT);
+    }
+    String all = BootResult.transcript(result.stdout(), result.stderr());
+    assertBootedToInit(result, 1);
+    // The root drive is attached first, so it is vda even though it is listed second.
+    assertThat(result.stdout()).as(all).contains("kiln-guest: block=vda vdb");
+    assertThat(result.stdout()).as(all).anyMatch(line -> line.contains("root=/dev/vda rw"));
+    assertThat(result.stdout()).as(all).contains("kiln-guest: marker written");
+    assertThat(result.stdout()).as(all).contains("kiln-guest: rotest=refused");
+    assertThat(readFromExt4(rootfs, "/kiln-marker")).as(all).isEqualTo(word + "\n");
+    assertThat(Files.readAllBytes(data)).as("the read-only drive is unchanged").containsOnly(0);
+  }
+
+  /** Reads a file out of an ext4 image with debugfs from e2fsprogs. */
+  private static String readFromExt4(Path image, String file)
+      throws IOException, InterruptedException {
+    Process debugfs =
+        new ProcessBuilder("debugfs", "-R", "cat " + file, image.toString())
+            .redirectError(ProcessBuilder.Redirect.DISCARD)
+            .start();
+    String content = new String(debugfs.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(debugfs.waitFor()).as("debugfs exit status").isZero();
+    return content;
+  }
+
+  @Test
   void pvhBootsWithInitrdOnTwoVcpus() throws Exception {
     BootResult result = boot("vmlinux", 2, "\"entropy\": {},");
     assertBootedToInit(result, 2);

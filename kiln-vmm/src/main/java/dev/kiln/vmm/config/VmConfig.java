@@ -3,6 +3,7 @@ package dev.kiln.vmm.config;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -15,7 +16,7 @@ public record VmConfig(
     @JsonProperty("machine-config") MachineConfig machineConfig,
     @JsonProperty("logger") LoggerConfig logger,
     @JsonProperty("serial") SerialConfig serial,
-    @JsonProperty("drives") JsonNode drives,
+    @JsonProperty("drives") List<DriveConfig> drives,
     @JsonProperty("network-interfaces") JsonNode networkInterfaces,
     @JsonProperty("vsock") JsonNode vsock,
     @JsonProperty("balloon") JsonNode balloon,
@@ -31,10 +32,14 @@ public record VmConfig(
     return machineConfig == null ? MachineConfig.DEFAULT : machineConfig;
   }
 
+  /** Returns the drives, an empty list when the section is absent. */
+  public List<DriveConfig> driveList() {
+    return drives == null ? List.of() : drives;
+  }
+
   /** Returns the sections Kiln cannot act on yet, by name, with their JSON values. */
   Map<String, JsonNode> unsupportedSections() {
     Map<String, JsonNode> sections = new LinkedHashMap<>();
-    sections.put("drives", drives);
     sections.put("network-interfaces", networkInterfaces);
     sections.put("vsock", vsock);
     sections.put("balloon", balloon);

@@ -154,6 +154,7 @@ public final class VmConfigParser {
               "%s: `logger.level` is \"%s\"; use one of Error, Warning, Info, Debug, Trace, Off",
               source, logger.level()));
     }
+    DriveConfig.validate(config.driveList(), source);
     EntropyConfig entropy = config.entropy();
     if (entropy != null && entropy.rateLimiter() != null && !entropy.rateLimiter().isNull()) {
       throw new ConfigException(

@@ -431,8 +431,6 @@ class VmConfigParserTest {
   @CsvSource(
       delimiter = '|',
       value = {
-        "drives|[{\"drive_id\": \"rootfs\", \"path_on_host\": \"rootfs.ext4\","
-            + " \"is_root_device\": true, \"is_read_only\": false}]",
         "network-interfaces|[{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}]",
         "vsock|{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}",
         "balloon|{\"amount_mib\": 0, \"deflate_on_oom\": false}",

@@ -15,6 +15,10 @@ import org.slf4j.LoggerFactory;
  * machine. The device starts when the driver sets {@code DRIVER_OK} with {@code FEATURES_OK}
  * accepted and every queue it enabled valid; a driver that breaks these rules sees {@code
  * DEVICE_NEEDS_RESET}, and the VMM carries on.
+ *
+ * <p>The transport calls the device's {@code activate} and {@code reset} with its own lock held,
+ * and {@link #fail} takes that lock, so a device must not hold a lock of its own while it calls its
+ * needs-reset callback.
  */
 public final class MmioTransport implements BusDevice {
   private static final Logger LOG = LoggerFactory.getLogger(MmioTransport.class);
@@ -99,7 +103,8 @@ public final class MmioTransport implements BusDevice {
 
   private Virtqueue selectedQueue() {
     List<Virtqueue> queues = device.queues();
-    return queueSelect < queues.size() ? queues.get(queueSelect) : null;
+    // QueueSel is an unsigned 32-bit register; values past the queue count select nothing.
+    return queueSelect >= 0 && queueSelect < queues.size() ? queues.get(queueSelect) : null;
   }
 
   @Override

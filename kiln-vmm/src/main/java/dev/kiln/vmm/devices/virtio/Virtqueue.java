@@ -1,7 +1,6 @@
 package dev.kiln.vmm.devices.virtio;
 
 import dev.kiln.vmm.memory.GuestMemory;
-import dev.kiln.vmm.memory.GuestMemoryException;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
@@ -154,6 +153,14 @@ public final class Virtqueue {
    */
   public DescriptorChain pop() throws VirtqueueException {
     int available = availableIndex();
+    if (available == nextAvailable && eventIndex) {
+      // Ask for a notification at the next entry, then look again: the driver may have added one
+      // after the first read but before it could see avail_event. The full fence keeps the store
+      // and the second load in order, as the driver's own barrier does on its side.
+      memory.writeU16(usedRing + 4 + (long) USED_ELEMENT_SIZE * size, nextAvailable);
+      VarHandle.fullFence();
+      available = availableIndex();
+    }
     int pending = (available - nextAvailable) & 0xffff;
     if (pending == 0) {
       return null;
@@ -312,10 +319,5 @@ public final class Virtqueue {
   /** Returns the guest memory the queue was activated on. */
   public GuestMemory memory() {
     return memory;
-  }
-
-  /** Wraps a guest memory error met while reading the rings into a queue error. */
-  static VirtqueueException ringError(GuestMemoryException e) {
-    return new VirtqueueException("ring access failed: " + e.getMessage());
   }
 }

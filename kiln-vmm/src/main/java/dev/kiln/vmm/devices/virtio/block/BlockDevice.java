@@ -1,0 +1,310 @@
+package dev.kiln.vmm.devices.virtio.block;
+
+import dev.kiln.vmm.config.DriveConfig;
+import dev.kiln.vmm.devices.virtio.DescriptorChain;
+import dev.kiln.vmm.devices.virtio.VirtioDevice;
+import dev.kiln.vmm.devices.virtio.VirtioInterrupt;
+import dev.kiln.vmm.devices.virtio.VirtioSpec;
+import dev.kiln.vmm.devices.virtio.Virtqueue;
+import dev.kiln.vmm.devices.virtio.VirtqueueException;
+import dev.kiln.vmm.memory.GuestMemory;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The virtio block device (virtio 1.2, 5.2) over a {@link FileBackend}, with Firecracker's {@code
+ * drives} semantics: one request queue; IN, OUT, FLUSH and GET_ID requests; {@code
+ * VIRTIO_BLK_F_FLUSH} offered only with the Writeback cache type; {@code VIRTIO_BLK_F_RO} for
+ * read-only drives. It also offers {@code VIRTIO_BLK_F_SEG_MAX}, which Firecracker does not, so
+ * that the guest can send requests of many buffers.
+ *
+ * <p>Requests run synchronously on the thread that calls {@link #processQueue}, the device event
+ * loop in Kiln. A bad request gets an error status and is counted in {@link BlockMetrics}. A driver
+ * that breaks the virtqueue rules stops the device until the driver resets it. No guest input makes
+ * {@link #processQueue} throw.
+ */
+public final class BlockDevice implements VirtioDevice, AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(BlockDevice.class);
+
+  /** The request queue's maximum size. */
+  public static final int QUEUE_SIZE = 256;
+
+  /**
+   * The maximum number of data buffers in one request ({@code seg_max}). Without indirect
+   * descriptors a request takes one ring descriptor per buffer plus one for the header and one for
+   * the status, and it must fit in the ring.
+   */
+  // NOTE: a driver that makes the queue smaller than QUEUE_SIZE could build requests that never
+  // fit in it. Linux's virtio-mmio driver asks for QueueNumMax entries and halves the queue only
+  // when it cannot allocate the ring (drivers/virtio/virtio_mmio.c and virtio_ring.c).
+  public static final int SEG_MAX = QUEUE_SIZE - 2;
+
+  /** The configuration space: capacity (le64), size_max (le32), seg_max (le32). */
+  private static final int CONFIG_SIZE = 16;
+
+  private static final ValueLayout.OfLong LE_U64 =
+      ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+  private static final ValueLayout.OfInt LE_U32 =
+      ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+  private static final int LOGGED_CONFIG_ERRORS = 10;
+  private static final int LOGGED_QUEUE_FAILURES = 10;
+
+  private final String driveId;
+  private final FileBackend backend;
+  private final DriveConfig.CacheType cacheType;
+  private final Runnable needsReset;
+  private final long features;
+  private final RequestHandler handler;
+  private final byte[] config;
+  private final Virtqueue queue = new Virtqueue(QUEUE_SIZE);
+  private final BlockMetrics metrics = new BlockMetrics();
+  private final AtomicLong configErrors = new AtomicLong();
+  private final AtomicLong queueFailures = new AtomicLong();
+
+  // Guarded by this: activate and reset come from a vCPU, processQueue from the event loop.
+  private GuestMemory memory;
+  private VirtioInterrupt interrupt;
+  private boolean active;
+  private boolean broken;
+
+  /**
+   * Creates the device.
+   *
+   * @param driveId the drive's id, for logs and as the device id that GET_ID returns; only its
+   *     first 20 bytes (UTF-8) reach the guest
+   * @param backend the open disk image; the device is read-only when the backend is
+   * @param cacheType Writeback offers the guest {@code VIRTIO_BLK_F_FLUSH}
+   * @param needsReset called when the driver breaks the virtqueue rules, so that the transport sets
+   *     {@code DEVICE_NEEDS_RESET}; the device handles no more requests until it is reset
+   */
+  public BlockDevice(
+      String driveId, FileBackend backend, DriveConfig.CacheType cacheType, Runnable needsReset) {
+    this.driveId = driveId;
+    this.backend = backend;
+    this.cacheType = cacheType;
+    this.needsReset = needsReset;
+
+    long offered =
+        VirtioSpec.feature(VirtioSpec.VIRTIO_F_VERSION_1)
+            | VirtioSpec.feature(VirtioSpec.VIRTIO_RING_F_EVENT_IDX)
+            | VirtioSpec.feature(VirtioBlockSpec.VIRTIO_BLK_F_SEG_MAX);
+    if (cacheType == DriveConfig.CacheType.WRITEBACK) {
+      offered |= VirtioSpec.feature(VirtioBlockSpec.VIRTIO_BLK_F_FLUSH);
+    }
+    if (backend.readOnly()) {
+      offered |= VirtioSpec.feature(VirtioBlockSpec.VIRTIO_BLK_F_RO);
+    }
+    this.features = offered;
+
+    this.handler = new RequestHandler(driveId, backend, metrics);
+
+    MemorySegment space = MemorySegment.ofArray(new byte[CONFIG_SIZE]);
+    space.set(LE_U64, VirtioBlockSpec.CONFIG_CAPACITY, backend.capacity());
+    space.set(LE_U32, VirtioBlockSpec.CONFIG_SEG_MAX, SEG_MAX);
+    this.config = space.toArray(ValueLayout.JAVA_BYTE);
+  }
+
+  /**
+   * Opens a configured drive's file and creates its device.
+   *
+   * @throws IOException when the file cannot be opened; the message names the path
+   */
+  public static BlockDevice open(DriveConfig drive, Runnable needsReset) throws IOException {
+    FileBackend backend = FileBackend.open(Path.of(drive.pathOnHost()), drive.readOnly());
+    return new BlockDevice(drive.driveId(), backend, drive.cacheTypeSetting(), needsReset);
+  }
+
+  /** Returns the drive id. */
+  public String driveId() {
+    return driveId;
+  }
+
+  /** Returns the device's counters. */
+  public BlockMetrics metrics() {
+    return metrics;
+  }
+
+  /** Returns the capacity reported to the guest, in 512-byte sectors. */
+  public long capacity() {
+    return backend.capacity();
+  }
+
+  @Override
+  public int deviceType() {
+    return VirtioSpec.DEVICE_ID_BLOCK;
+  }
+
+  @Override
+  public long availableFeatures() {
+    return features;
+  }
+
+  @Override
+  public List<Virtqueue> queues() {
+    return List.of(queue);
+  }
+
+  /** Returns bytes of {@code struct virtio_blk_config}; bytes past seg_max read as 0. */
+  @Override
+  public long readConfig(int offset, int size) {
+    if (offset < 0 || size < 1 || size > 8 || offset > CONFIG_SIZE - size) {
+      metrics.cfgFails.incrementAndGet();
+      logConfigError(
+          String.format(
+              "configuration read of %d bytes at offset %d goes past the %d bytes the device has",
+              size, offset, CONFIG_SIZE));
+      if (offset < 0 || size < 1 || size > 8) {
+        return 0;
+      }
+    }
+    long value = 0;
+    for (int i = 0; i < size && offset + i < CONFIG_SIZE; i++) {
+      value |= (config[offset + i] & 0xffL) << (8 * i);
+    }
+    return value;
+  }
+
+  /** Drops the write: every field the device offers is read-only (virtio 1.2, 5.2.4). */
+  @Override
+  public void writeConfig(int offset, int size, long value) {
+    metrics.cfgFails.incrementAndGet();
+    logConfigError(
+        String.format(
+            "configuration write of %d bytes at offset %d dropped; the fields are read-only",
+            size, offset));
+  }
+
+  @Override
+  public synchronized void activate(
+      GuestMemory memory, long negotiated, VirtioInterrupt interrupt) {
+    if (!queue.isActive()) {
+      metrics.activateFails.incrementAndGet();
+      LOG.warn(
+          "virtio-blk {}: the driver started the device without making its request queue ready;"
+              + " requests will not be handled",
+          driveId);
+      return;
+    }
+    this.memory = memory;
+    this.interrupt = interrupt;
+    this.active = true;
+    this.broken = false;
+    LOG.debug(
+        "virtio-blk {}: active with features {}, {} sectors",
+        driveId,
+        Long.toHexString(negotiated),
+        backend.capacity());
+  }
+
+  @Override
+  public synchronized void reset() {
+    active = false;
+    broken = false;
+    memory = null;
+    interrupt = null;
+  }
+
+  /**
+   * Handles every request in the available ring, then raises the used-buffer interrupt if the
+   * driver asked for one (virtio 1.2, 2.7.10). Errors are counted and logged here, so nothing
+   * reaches the event loop unless the needs-reset callback throws.
+   */
+  @Override
+  public void processQueue(int index) {
+    boolean failed;
+    synchronized (this) {
+      failed = processRequests(index);
+    }
+    if (failed) {
+      // Called without this device's lock: MmioTransport.fail takes the transport's lock, and the
+      // transport holds that lock when it calls reset() or activate() here.
+      needsReset.run();
+    }
+  }
+
+  /** Returns true when the queue broke and the device now waits for a reset. */
+  private boolean processRequests(int index) {
+    if (index != 0 || !active || broken) {
+      return false;
+    }
+    metrics.queueEventCount.incrementAndGet();
+    int usedBefore = queue.usedIndex();
+    try {
+      DescriptorChain chain = queue.pop();
+      if (chain == null) {
+        metrics.noAvailBuffer.incrementAndGet();
+      }
+      while (chain != null) {
+        queue.addUsed(chain.head(), handler.handle(chain, memory));
+        chain = queue.pop();
+      }
+    } catch (VirtqueueException e) {
+      stop("the driver broke the virtqueue rules: " + e.getMessage(), null);
+    } catch (RuntimeException e) {
+      // The queue checks every guest address, so an exception here is a Kiln bug. It must still
+      // not reach the event loop, and the device cannot trust its queue state after it.
+      stop("request handling failed: " + e, e);
+    }
+    try {
+      if (queue.usedIndex() != usedBefore && queue.needsInterrupt(usedBefore)) {
+        interrupt.raise(VirtioSpec.INTERRUPT_USED_BUFFER);
+      }
+    } catch (RuntimeException e) {
+      stop("raising the interrupt failed: " + e, e);
+    }
+    return broken;
+  }
+
+  /**
+   * Marks the queue broken until the next reset, and logs why with its own repeat limit, so that
+   * earlier request errors cannot hide it.
+   *
+   * @param bug the exception behind a Kiln bug, logged with its stack trace, or null
+   */
+  private void stop(String reason, RuntimeException bug) {
+    broken = true;
+    metrics.eventFails.incrementAndGet();
+    long count = queueFailures.incrementAndGet();
+    if (count <= LOGGED_QUEUE_FAILURES) {
+      LOG.error(
+          "virtio-blk {}: {}; the device needs a reset (queue failure {}{})",
+          driveId,
+          reason,
+          count,
+          count == LOGGED_QUEUE_FAILURES ? "; later ones are counted, not logged" : "",
+          bug);
+    }
+  }
+
+  private void logConfigError(String message) {
+    long count = configErrors.incrementAndGet();
+    if (count <= LOGGED_CONFIG_ERRORS) {
+      LOG.warn(
+          "virtio-blk {}: {} (configuration error {}{})",
+          driveId,
+          message,
+          count,
+          count == LOGGED_CONFIG_ERRORS ? "; later ones are counted, not logged" : "");
+    }
+  }
+
+  /** Flushes the file when the cache type is Writeback, then closes it. */
+  @Override
+  public void close() throws IOException {
+    try {
+      if (cacheType == DriveConfig.CacheType.WRITEBACK && !backend.readOnly()) {
+        backend.flush();
+      }
+    } finally {
+      backend.close();
+    }
+  }
+}
