@@ -70,7 +70,12 @@ class DefaultGuestIT {
           "machine-config": {"vcpu_count": %d, "mem_size_mib": 256}
         }
         """
-            .formatted(guest.resolve(kernel), guest.resolve("initramfs.cpio.gz"), BOOT_ARGS, vcpus);
+            .formatted(
+                extraSections,
+                guest.resolve(kernel),
+                guest.resolve("initramfs.cpio.gz"),
+                BOOT_ARGS,
+                vcpus);
     Path config = directory.resolve("vm.json");
     Files.writeString(config, json, StandardCharsets.UTF_8);
     try (KilnProcess kiln =
