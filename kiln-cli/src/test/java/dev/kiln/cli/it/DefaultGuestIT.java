@@ -14,9 +14,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Boots the default guest (the kernel and initramfs that guest/build.sh makes) to its init banner
- * and reset, through the bzImage with 1 vCPU and through PVH with 2 vCPUs. One boot takes about a
- * minute on nested KVM, so each boot checks several things.
+ * Boots the default guest (the kernel, initramfs and root file system that guest/build.sh makes)
+ * to its init banner and reset: through the bzImage with an initrd on 1 vCPU, through the bzImage
+ * from a virtio-blk root with a read-only second drive, and through PVH with an initrd and the
+ * entropy device on 2 vCPUs. One boot takes about a minute on nested KVM, so each checks several
+ * things.
  */
 class DefaultGuestIT {
   private static final Duration BOOT_TIMEOUT = Duration.ofMinutes(10);
@@ -171,7 +173,7 @@ class DefaultGuestIT {
     BootResult result = boot("vmlinux", 2, "\"entropy\": {},");
     assertBootedToInit(result, 2);
     String all = BootResult.transcript(result.stdout(), result.stderr());
-    // The entropy device answers the guest's /dev/hwrng: 16 bytes, as 32 hex digits.
+    // The entropy device serves the guest's /dev/hwrng: 16 bytes, as 32 hex digits.
     assertThat(result.stdout())
         .as(all)
         .anyMatch(line -> line.matches("kiln-guest: hwrng=[0-9a-f]{32}"));

@@ -266,7 +266,7 @@ public final class MmioTransport implements BusDevice {
     LOG.debug("virtio {}: activated with features {}", name, Long.toHexString(driverFeatures));
   }
 
-  /** Marks the device broken for the driver ({@code DEVICE_NEEDS_RESET}) and tells it. */
+  /** Sets {@code DEVICE_NEEDS_RESET} and raises a configuration-change interrupt for the driver. */
   public synchronized void fail(String reason) {
     LOG.warn("virtio {}: needs reset: {}", name, reason);
     status |= VirtioSpec.STATUS_DEVICE_NEEDS_RESET;
