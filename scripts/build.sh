@@ -7,6 +7,6 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 kiln_find_jdk
 "$top/scripts/install-deps.sh"
 echo "==> Building Kiln with $JAVA_HOME"
-(cd "$top" && mvn -B -q -DskipTests package)
+(cd "$top" && mvn -B -q -Dstyle.color=never -DskipTests package)
 echo "==> Building the default guest"
 bash "$top/guest/build.sh"

@@ -101,7 +101,7 @@ public final class Main {
       err.println("kiln: cannot set up logging: " + e.getMessage());
       return ExitCodes.ARG_PARSING;
     }
-    logsOnStandardError = cliLogging.logPath() == null && !"off".equalsIgnoreCase(command.level);
+    logsOnStandardError = onStandardError(cliLogging);
     Logger log = LoggerFactory.getLogger(Main.class);
     log.info("Running Kiln v{}", version());
 
@@ -140,7 +140,9 @@ public final class Main {
     try {
       vm = MicroVm.create(config, options);
     } catch (VmStartException e) {
-      return fail(log, err, e.getMessage(), ExitCodes.GENERIC_ERROR);
+      // Firecracker ends with its bad-configuration status whenever a VM from --config-file
+      // cannot be built: a missing kernel as much as an invalid field.
+      return fail(log, err, e.getMessage(), ExitCodes.BAD_CONFIGURATION);
     }
     for (String name : new String[] {"TERM", "INT"}) {
       Signal.handle(
@@ -185,6 +187,14 @@ public final class Main {
       return "the API server is not available yet; run kiln --no-api --config-file FILE";
     }
     return null;
+  }
+
+  // True when an error log line surely reaches standard error: no log file, no "Off" level and
+  // no module filter that could drop it.
+  private static boolean onStandardError(LogSetup.Settings settings) {
+    return settings.logPath() == null
+        && !"off".equalsIgnoreCase(settings.level())
+        && (settings.module() == null || settings.module().isEmpty());
   }
 
   private static LogSetup.Settings merge(LogSetup.Settings cli, LoggerConfig file) {

@@ -79,6 +79,7 @@ public final class MicroVm implements AutoCloseable {
   private final EventLoop eventLoop;
   private final VirtioSlots virtio;
   private final List<BlockDevice> blockDevices;
+  private final BootTimer bootTimer;
 
   private MicroVm(Builder b) {
     this.id = b.options.id();
@@ -95,6 +96,7 @@ public final class MicroVm implements AutoCloseable {
     this.eventLoop = b.eventLoop;
     this.virtio = b.virtio;
     this.blockDevices = List.copyOf(b.blockDevices);
+    this.bootTimer = b.bootTimer;
   }
 
   /**
@@ -151,6 +153,13 @@ public final class MicroVm implements AutoCloseable {
       if (!vcpu.join(VCPU_JOIN_MILLIS)) {
         LOG.warn("vCPU {} did not stop within {} ms", vcpu.id(), VCPU_JOIN_MILLIS);
       }
+    }
+    if (bootTimer != null && !bootTimer.fired()) {
+      LOG.info(
+          "Boot timer: the guest never wrote {} to 0x{}; its init must write it to report a"
+              + " boot time",
+          BootTimer.MAGIC_VALUE_BOOT_COMPLETE,
+          Long.toHexString(Layout.MMIO_START));
     }
     LOG.debug(
         "Ports no device claims: {} reads, {} writes; MMIO: {} reads, {} writes",
@@ -220,6 +229,7 @@ public final class MicroVm implements AutoCloseable {
     private final VirtioSlots virtio = new VirtioSlots();
     private final List<VirtioPlan> virtioPlan = new ArrayList<>();
     private final List<BlockDevice> blockDevices = new ArrayList<>();
+    private BootTimer bootTimer;
     private String rootArguments = "";
 
     Builder(VmConfig config, VmOptions options) {
@@ -393,10 +403,8 @@ public final class MicroVm implements AutoCloseable {
                       new VmExit(VmExit.Reason.GUEST_RESET, "guest reset through the i8042"))));
       pio.attach(Rtc.INDEX_PORT, Rtc.PORT_COUNT, new Rtc(Clock.systemUTC()));
       if (options.bootTimer()) {
-        mmio.attach(
-            Layout.MMIO_START,
-            Layout.MMIO_SLOT_SIZE,
-            new BootTimer(options.startNanos(), options.startCpuNanos()));
+        bootTimer = new BootTimer(options.startNanos(), options.startCpuNanos());
+        mmio.attach(Layout.MMIO_START, Layout.MMIO_SLOT_SIZE, bootTimer);
       }
     }
 

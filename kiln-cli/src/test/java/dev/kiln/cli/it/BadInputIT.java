@@ -20,7 +20,6 @@ import org.junit.jupiter.api.io.TempDir;
 class BadInputIT {
   private static final int BAD_CONFIGURATION = 152;
   private static final int ARG_PARSING = 153;
-  private static final int GENERIC_ERROR = 1;
   private static final String VM_STARTED = "started with";
 
   @TempDir Path directory;
@@ -56,7 +55,7 @@ class BadInputIT {
   void missingKernelRejected() throws Exception {
     Path missing = directory.resolve("no-such-vmlinux");
     assertRejected(
-        runConfig(kernelConfig(missing, 1, 128)), GENERIC_ERROR, missing.toString(), "not");
+        runConfig(kernelConfig(missing, 1, 128)), BAD_CONFIGURATION, missing.toString(), "not");
   }
 
   @Test
@@ -65,7 +64,10 @@ class BadInputIT {
     Path truncated = directory.resolve("truncated.elf");
     Files.write(truncated, Arrays.copyOf(elf, 100));
     assertRejected(
-        runConfig(kernelConfig(truncated, 1, 128)), GENERIC_ERROR, "truncated.elf", "truncated");
+        runConfig(kernelConfig(truncated, 1, 128)),
+        BAD_CONFIGURATION,
+        "truncated.elf",
+        "truncated");
   }
 
   @Test
@@ -73,7 +75,10 @@ class BadInputIT {
     Path text = directory.resolve("notes.txt");
     Files.writeString(text, "this is not a kernel image at all\n");
     assertRejected(
-        runConfig(kernelConfig(text, 1, 128)), GENERIC_ERROR, "notes.txt", "not an ELF or bzImage");
+        runConfig(kernelConfig(text, 1, 128)),
+        BAD_CONFIGURATION,
+        "notes.txt",
+        "not an ELF or bzImage");
   }
 
   @Test
@@ -84,14 +89,14 @@ class BadInputIT {
     Path noEntry = directory.resolve("no-entry.elf");
     Files.write(noEntry, elf);
     assertRejected(
-        runConfig(kernelConfig(noEntry, 1, 128)), GENERIC_ERROR, "no-entry.elf", "entry");
+        runConfig(kernelConfig(noEntry, 1, 128)), BAD_CONFIGURATION, "no-entry.elf", "entry");
   }
 
   @Test
   void kernelLargerThanMemoryRejected() throws Exception {
     Path guest = TestGuests.guest("serial-echo");
     // 1 MiB of RAM ends where the kernel must start.
-    assertRejected(runConfig(kernelConfig(guest, 1, 1)), GENERIC_ERROR, "mem_size_mib");
+    assertRejected(runConfig(kernelConfig(guest, 1, 1)), BAD_CONFIGURATION, "mem_size_mib");
   }
 
   @Test
@@ -101,7 +106,7 @@ class BadInputIT {
     String json =
         KilnProcess.configJson(TestGuests.guest("serial-echo"), 1, initrd)
             .replace("\"mem_size_mib\": 128", "\"mem_size_mib\": 8");
-    assertRejected(runConfig(json), GENERIC_ERROR, "big-initrd", "does not fit");
+    assertRejected(runConfig(json), BAD_CONFIGURATION, "big-initrd", "does not fit");
   }
 
   @Test

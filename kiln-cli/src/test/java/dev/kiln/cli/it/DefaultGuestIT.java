@@ -14,11 +14,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Boots the default guest (the kernel, initramfs and root file system that guest/build.sh makes)
- * to its init banner and reset: through the bzImage with an initrd on 1 vCPU, through the bzImage
- * from a virtio-blk root with a read-only second drive, and through PVH with an initrd and the
- * entropy device on 2 vCPUs. One boot takes about a minute on nested KVM, so each checks several
- * things.
+ * Boots the default guest (the kernel, initramfs and root file system that guest/build.sh makes) to
+ * its init banner and reset: through the bzImage with an initrd on 1 vCPU, through the bzImage from
+ * a virtio-blk root with a read-only second drive, and through PVH with an initrd and the entropy
+ * device on 2 vCPUs. One boot takes about a minute on nested KVM, so each checks several things.
  */
 class DefaultGuestIT {
   private static final Duration BOOT_TIMEOUT = Duration.ofMinutes(10);

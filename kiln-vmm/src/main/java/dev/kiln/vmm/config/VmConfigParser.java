@@ -92,6 +92,17 @@ public final class VmConfigParser {
                   .collect(Collectors.joining(", "))),
           e);
     } catch (MismatchedInputException e) {
+      String expected = expectedType(e.getTargetType());
+      if (expected != null) {
+        throw new ConfigException(
+            String.format(
+                "%s: invalid value %s%s: it must be %s",
+                source,
+                offendingValue(e),
+                path(e).isEmpty() ? "at the top level" : "for `" + path(e) + "`",
+                expected),
+            e);
+      }
       throw new ConfigException(
           String.format(
               "%s: invalid value %s: %s",
@@ -219,6 +230,40 @@ public final class VmConfigParser {
                   + " or set it to None",
               source, template));
     }
+  }
+
+  // Jackson's coercion messages name the rejected value in the first parentheses, for example
+  // Cannot coerce String value ("2") to `java.lang.Integer` value.
+  private static final java.util.regex.Pattern QUOTED_VALUE =
+      java.util.regex.Pattern.compile("^Cannot (?:coerce|deserialize)[^(]*\\(([^()]*)\\)");
+
+  /** Returns the rejected value as the JSON had it, and a space; or "" when it is not known. */
+  private static String offendingValue(MismatchedInputException e) {
+    java.util.regex.Matcher m = QUOTED_VALUE.matcher(String.valueOf(e.getOriginalMessage()));
+    return m.find() ? m.group(1) + " " : "";
+  }
+
+  /** Returns how a field of the type is written in JSON, or null for types without a rule. */
+  private static String expectedType(Class<?> type) {
+    if (type == null) {
+      return null;
+    }
+    if (type == String.class) {
+      return "a string";
+    }
+    if (type == Integer.class || type == int.class || type == Long.class || type == long.class) {
+      return "an integer";
+    }
+    if (type == Boolean.class || type == boolean.class) {
+      return "true or false";
+    }
+    if (java.util.List.class.isAssignableFrom(type)) {
+      return "an array";
+    }
+    if (type.isRecord()) {
+      return "an object";
+    }
+    return null;
   }
 
   private static ConfigException syntaxError(String source, JsonProcessingException e) {

@@ -17,6 +17,7 @@ public final class BootTimer implements BusDevice {
 
   private final long startNanos;
   private final long startCpuNanos;
+  private volatile boolean fired;
 
   /**
    * @param startNanos the process start in {@link System#nanoTime()} units
@@ -27,6 +28,11 @@ public final class BootTimer implements BusDevice {
     this.startCpuNanos = startCpuNanos;
   }
 
+  /** Returns true once the guest has written the boot-complete value. */
+  public boolean fired() {
+    return fired;
+  }
+
   @Override
   public long read(long offset, int size) {
     return 0;
@@ -35,6 +41,7 @@ public final class BootTimer implements BusDevice {
   @Override
   public void write(long offset, int size, long value) {
     if (offset == 0 && (value & 0xff) == MAGIC_VALUE_BOOT_COMPLETE) {
+      fired = true;
       long wallMicros = (System.nanoTime() - startNanos) / 1000;
       long cpuMicros = (ProcessCpuTime.nanos() - startCpuNanos) / 1000;
       LOG.info(

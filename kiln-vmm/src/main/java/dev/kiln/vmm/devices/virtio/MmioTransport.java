@@ -231,7 +231,7 @@ public final class MmioTransport implements BusDevice {
       boolean version1 = (driverFeatures & VirtioSpec.feature(VirtioSpec.VIRTIO_F_VERSION_1)) != 0;
       if (!subset || !version1) {
         LOG.warn(
-            "virtio {}: driver features {} rejected ({}); FEATURES_OK stays clear",
+            "virtio {}: driver features 0x{} rejected ({}); FEATURES_OK stays clear",
             name,
             Long.toHexString(driverFeatures),
             !version1
@@ -263,7 +263,6 @@ public final class MmioTransport implements BusDevice {
     }
     active = true;
     device.activate(memory, driverFeatures, this::raise);
-    LOG.debug("virtio {}: activated with features {}", name, Long.toHexString(driverFeatures));
   }
 
   /** Sets {@code DEVICE_NEEDS_RESET} and raises a configuration-change interrupt for the driver. */

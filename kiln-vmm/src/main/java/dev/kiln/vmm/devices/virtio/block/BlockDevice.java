@@ -198,7 +198,7 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     this.active = true;
     this.broken = false;
     LOG.debug(
-        "virtio-blk {}: active with features {}, {} sectors",
+        "virtio block {}: active with features 0x{}, {} sectors",
         driveId,
         Long.toHexString(negotiated),
         backend.capacity());
