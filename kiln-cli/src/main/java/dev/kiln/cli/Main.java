@@ -1,5 +1,6 @@
 package dev.kiln.cli;
 
+import dev.kiln.cli.logging.LogFiles;
 import dev.kiln.cli.logging.LogSetup;
 import dev.kiln.sys.Terminal;
 import dev.kiln.vmm.MicroVm;
@@ -19,7 +20,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.Properties;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,6 +32,10 @@ import sun.misc.Signal;
 /** The {@code kiln} program: parses flags and configuration, builds the VM, runs it, exits. */
 public final class Main {
   private static final int STDIN_FD = 0;
+
+  /** Signals that stop the VM cleanly, as SIGTERM and SIGINT do in Firecracker; HUP too. */
+  private static final String[] STOP_SIGNALS = {"TERM", "INT", "HUP"};
+
   private static final Pattern ID_PATTERN = Pattern.compile("[A-Za-z0-9-]{1,64}");
 
   // Errors go to standard error once: as a log line when logs go there, else as a plain line.
@@ -129,13 +136,25 @@ public final class Main {
     }
     VmOptions options =
         new VmOptions(
-            command.id,
-            command.bootTimer,
-            serialOut,
-            new FileInputStream(FileDescriptor.in),
-            startNanos,
-            startCpuNanos);
+            command.id, command.bootTimer, serialOut, serialInput(), startNanos, startCpuNanos);
 
+    // A stop signal during setup is kept and acted on once the VM exists (or not at all when
+    // setup fails), so that it ends Kiln with status 0 and a log line like one while running.
+    AtomicReference<String> earlyStop = new AtomicReference<>();
+    AtomicReference<MicroVm> running = new AtomicReference<>();
+    for (String name : STOP_SIGNALS) {
+      Signal.handle(
+          new Signal(name),
+          signal -> {
+            MicroVm current = running.get();
+            if (current != null) {
+              current.requestExit(
+                  new VmExit(VmExit.Reason.SIGNAL, "received SIG" + signal.getName()));
+            } else {
+              earlyStop.compareAndSet(null, signal.getName());
+            }
+          });
+    }
     MicroVm vm;
     try {
       vm = MicroVm.create(config, options);
@@ -144,11 +163,9 @@ public final class Main {
       // cannot be built: a missing kernel as much as an invalid field.
       return fail(log, err, e.getMessage(), ExitCodes.BAD_CONFIGURATION);
     }
-    for (String name : new String[] {"TERM", "INT"}) {
-      Signal.handle(
-          new Signal(name),
-          signal ->
-              vm.requestExit(new VmExit(VmExit.Reason.SIGNAL, "received SIG" + signal.getName())));
+    running.set(vm);
+    if (earlyStop.get() != null) {
+      vm.requestExit(new VmExit(VmExit.Reason.SIGNAL, "received SIG" + earlyStop.get()));
     }
     // Like Firecracker, give the guest every key typed on a terminal, Ctrl-C included; SIGTERM
     // still stops Kiln, and the terminal's settings come back at exit.
@@ -210,9 +227,26 @@ public final class Main {
   private static OutputStream serialOutput(SerialConfig serial, PrintStream out)
       throws IOException {
     if (serial != null && serial.serialOutPath() != null) {
-      return new FileOutputStream(serial.serialOutPath(), true);
+      return LogFiles.openForAppend(serial.serialOutPath());
     }
     return new FileOutputStream(FileDescriptor.out);
+  }
+
+  /**
+   * Returns standard input for the guest's serial port, or null when there is none. When Kiln
+   * starts with standard input closed, the JVM's first opened file takes descriptor 0; its bytes
+   * must not reach the guest.
+   */
+  private static InputStream serialInput() {
+    try {
+      Path target = Path.of("/proc/self/fd/0").toRealPath();
+      if (target.startsWith(Path.of(System.getProperty("java.home")).toRealPath())) {
+        return null;
+      }
+    } catch (IOException | RuntimeException e) {
+      // No /proc or a descriptor that does not resolve: use it as it is.
+    }
+    return new FileInputStream(FileDescriptor.in);
   }
 
   private static int fail(Logger log, PrintStream err, String message, int status) {

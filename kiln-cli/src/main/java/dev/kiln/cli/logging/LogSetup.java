@@ -47,8 +47,8 @@ public final class LogSetup {
     Level level = parseLevel(settings.level());
     OutputStream out =
         settings.logPath() == null
-            ? new FileOutputStream(FileDescriptor.err)
-            : new FileOutputStream(settings.logPath(), true);
+            ? new UncloseableStream(new FileOutputStream(FileDescriptor.err))
+            : LogFiles.openForAppend(settings.logPath());
 
     LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
     ch.qos.logback.classic.Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
@@ -86,6 +86,26 @@ public final class LogSetup {
     appender.start();
     root.addAppender(appender);
     root.setLevel(level);
+  }
+
+  /**
+   * Standard error for the appender. Replacing the appender closes its stream, and closing a stream
+   * on file descriptor 2 would close standard error for the rest of the process.
+   */
+  private static final class UncloseableStream extends java.io.FilterOutputStream {
+    UncloseableStream(OutputStream out) {
+      super(out);
+    }
+
+    @Override
+    public void write(byte[] bytes, int offset, int length) throws IOException {
+      out.write(bytes, offset, length);
+    }
+
+    @Override
+    public void close() throws IOException {
+      flush();
+    }
   }
 
   /**

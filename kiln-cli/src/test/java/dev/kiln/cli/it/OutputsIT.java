@@ -131,6 +131,25 @@ class OutputsIT {
   }
 
   @Test
+  void loggerSectionKeepsErrorsOnStderr() throws Exception {
+    String json =
+        """
+        {"boot-source": {"kernel_image_path": "%s"},
+         "logger": {"level": "Info"}}
+        """
+            .formatted(directory.resolve("missing-vmlinux"));
+    Path config = directory.resolve("logger.json");
+    Files.writeString(config, json, StandardCharsets.UTF_8);
+    try (KilnProcess kiln =
+        KilnProcess.start(directory, "--no-api", "--config-file", config.toString())) {
+      BootResult result = kiln.awaitExit();
+      String all = BootResult.transcript(result.stdout(), result.stderr());
+      assertThat(result.exitStatus()).as(all).isEqualTo(152);
+      assertThat(result.stderr()).as(all).contains("missing-vmlinux");
+    }
+  }
+
+  @Test
   void versionFlagPrintsVersion() throws Exception {
     try (KilnProcess kiln = KilnProcess.start(directory, "--version")) {
       BootResult result = kiln.awaitExit();

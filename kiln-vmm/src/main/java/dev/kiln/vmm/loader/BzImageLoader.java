@@ -9,6 +9,9 @@ import dev.kiln.vmm.memory.GuestMemory;
  * real-mode setup code is not loaded, because the 64-bit entry skips it.
  */
 final class BzImageLoader {
+  /** Offset of {@code syssize} in the file (Documentation/arch/x86/boot.rst). */
+  static final int SYSSIZE_OFFSET = 0x1f4;
+
   /** Offset of the 64-bit entry point from the start of the loaded protected-mode kernel. */
   static final long STARTUP_64_OFFSET = 0x200;
 
@@ -30,6 +33,21 @@ final class BzImageLoader {
               .formatted(header.setupSects(), payloadOffset, file.size()));
     }
     long payloadSize = file.size() - payloadOffset;
+    // syssize (boot.rst, offset 0x1f4): the protected-mode code's size in 16-byte paragraphs.
+    long syssize =
+        Integer.toUnsignedLong(
+            java.nio.ByteBuffer.wrap(header.rawHeader())
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .getInt(SYSSIZE_OFFSET - SetupHeader.SETUP_HEADER_OFFSET));
+    if (payloadSize < syssize * 16) {
+      throw file.error(
+          ("is truncated: its header gives %d bytes of protected-mode code (syssize) but the file"
+                  + " has %d after the setup sectors")
+              .formatted(syssize * 16, payloadSize));
+    }
+    if (header.initSize() == 0) {
+      throw file.error("has init_size 0 in its setup header, so its memory needs are unknown");
+    }
 
     long loadStart = Layout.HIMEM_START;
     long lowMemoryEnd = Layout.lowMemoryEnd(memory.size());

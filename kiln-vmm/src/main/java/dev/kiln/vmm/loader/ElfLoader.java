@@ -16,6 +16,9 @@ import java.util.OptionalLong;
  * any byte is written.
  */
 final class ElfLoader {
+  /** The end of the identity mapping that the Linux 64-bit boot path sets up (1 GiB). */
+  static final long IDENTITY_MAP_END = 1L << 30;
+
   private ElfLoader() {}
 
   /**
@@ -62,6 +65,13 @@ final class ElfLoader {
     BootProtocol protocol = pvhEntry.isPresent() ? BootProtocol.PVH : BootProtocol.LINUX_64;
     long entryAddress = pvhEntry.orElse(entry);
     checkEntryInSegment(file, segments, entryAddress, protocol);
+    if (protocol == BootProtocol.LINUX_64
+        && Long.compareUnsigned(entryAddress, IDENTITY_MAP_END) >= 0) {
+      throw file.error(
+          ("has its 64-bit entry point at %s, above the first 1 GiB that Kiln maps at entry;"
+                  + " link the kernel lower or give it a PVH entry note")
+              .formatted(Unsigned.hex(entryAddress)));
+    }
 
     for (ElfProgramHeader segment : segments) {
       String part = "segment " + segment.index();

@@ -43,6 +43,13 @@ final class ImageFile implements AutoCloseable {
           path,
           "%s %s is a directory, not a file; set %s to a file".formatted(label, path, setting));
     }
+    if (Files.exists(path) && !Files.isRegularFile(path)) {
+      // Devices and pipes have no fixed contents, and opening a pipe can block.
+      throw new KernelImageException(
+          path,
+          "%s %s is not a regular file (a device, pipe or socket); set %s to an image file"
+              .formatted(label, path, setting));
+    }
     FileChannel channel;
     try {
       channel = FileChannel.open(path, StandardOpenOption.READ);

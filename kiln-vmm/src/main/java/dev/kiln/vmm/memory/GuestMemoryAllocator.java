@@ -10,8 +10,9 @@ import java.util.List;
 
 /**
  * Maps anonymous host memory for guest RAM, split around the x86_64 device window: RAM below {@link
- * Layout#MMIO_START}, and what does not fit there from 4 GiB up. Pages are reserved lazily ({@code
- * MAP_NORESERVE}), so the host commits only what the guest touches.
+ * Layout#MMIO_START}, and what does not fit there from 4 GiB up. Regular pages are reserved lazily
+ * ({@code MAP_NORESERVE}), so the host commits only what the guest touches; 2 MiB huge pages are
+ * reserved when mapped.
  */
 public final class GuestMemoryAllocator {
   /** {@code madvise} advice asking for transparent huge pages (asm-generic/mman-common.h). */
@@ -35,9 +36,13 @@ public final class GuestMemoryAllocator {
   }
 
   private static MemorySegment map(long size, HugePages hugePages) throws SyscallException {
-    int flags = Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS | Syscalls.MAP_NORESERVE;
+    int flags = Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS;
     if (hugePages == HugePages.HUGE_2M) {
+      // Without MAP_NORESERVE the kernel reserves the huge pages now, so a host without enough
+      // of them fails here with ENOMEM instead of a SIGBUS when the guest touches memory.
       flags |= Syscalls.MAP_HUGETLB | Syscalls.MAP_HUGE_2MB;
+    } else {
+      flags |= Syscalls.MAP_NORESERVE;
     }
     MemorySegment mapping =
         Syscalls.mmap(size, Syscalls.PROT_READ | Syscalls.PROT_WRITE, flags, -1, 0);

@@ -120,6 +120,11 @@ public final class Vcpu {
       }
     } catch (SyscallException | RuntimeException e) {
       fail("vCPU " + fd.id() + " failed: " + e.getMessage(), e);
+    } catch (Error e) {
+      // Even an out-of-memory error must stop the VM rather than leave it without this vCPU.
+      exits.requestExit(
+          new VmExit(VmExit.Reason.VCPU_FAILURE, "vCPU " + fd.id() + " failed: " + e));
+      throw e;
     }
   }
 

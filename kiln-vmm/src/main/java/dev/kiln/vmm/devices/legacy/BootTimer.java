@@ -40,7 +40,10 @@ public final class BootTimer implements BusDevice {
 
   @Override
   public void write(long offset, int size, long value) {
-    if (offset == 0 && (value & 0xff) == MAGIC_VALUE_BOOT_COMPLETE) {
+    if (offset == 0 && size == 1 && (value & 0xff) == MAGIC_VALUE_BOOT_COMPLETE) {
+      if (fired) {
+        return; // the boot time is logged once
+      }
       fired = true;
       long wallMicros = (System.nanoTime() - startNanos) / 1000;
       long cpuMicros = (ProcessCpuTime.nanos() - startCpuNanos) / 1000;

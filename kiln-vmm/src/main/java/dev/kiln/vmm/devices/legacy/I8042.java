@@ -39,8 +39,14 @@ public final class I8042 implements BusDevice {
   static final int KEYBOARD_ACK = 0xfa;
   static final int COMMAND_BYTE_DEFAULT = 0x45; // keyboard interrupt, system flag, translation
 
+  /**
+   * The most bytes waiting in the output buffer. A real controller holds one; a few more keep
+   * replies to quick command sequences, and the bound stops a guest from growing the queue.
+   */
+  static final int OUTPUT_CAPACITY = 16;
+
   private final Runnable reset;
-  private final ArrayDeque<Integer> output = new ArrayDeque<>();
+  private final ArrayDeque<Integer> output = new ArrayDeque<>(OUTPUT_CAPACITY);
   private int commandByte = COMMAND_BYTE_DEFAULT;
   private int lastCommand;
   private boolean expectCommandByte;
@@ -50,6 +56,13 @@ public final class I8042 implements BusDevice {
    */
   public I8042(Runnable reset) {
     this.reset = reset;
+  }
+
+  // Drops the byte when the buffer is full, as a controller whose output the guest never reads.
+  private void put(int value) {
+    if (output.size() < OUTPUT_CAPACITY) {
+      output.add(value);
+    }
   }
 
   @Override
@@ -73,11 +86,11 @@ public final class I8042 implements BusDevice {
       if (offset == COMMAND_OFFSET) {
         lastCommand = b;
         switch (b) {
-          case CMD_READ_COMMAND_BYTE -> output.add(commandByte);
+          case CMD_READ_COMMAND_BYTE -> put(commandByte);
           case CMD_WRITE_COMMAND_BYTE -> expectCommandByte = true;
-          case CMD_SELF_TEST -> output.add(SELF_TEST_PASSED);
-          case CMD_TEST_KEYBOARD, CMD_TEST_AUX -> output.add(0);
-          case CMD_READ_OUTPUT_PORT -> output.add(0x01); // reset line not asserted
+          case CMD_SELF_TEST -> put(SELF_TEST_PASSED);
+          case CMD_TEST_KEYBOARD, CMD_TEST_AUX -> put(0);
+          case CMD_READ_OUTPUT_PORT -> put(0x01); // reset line not asserted
           case CMD_PULSE_RESET -> resetRequested = true;
           default -> {
             // Enable and disable commands change nothing a guest can observe here.
@@ -89,7 +102,7 @@ public final class I8042 implements BusDevice {
           expectCommandByte = false;
         } else {
           // A command to the keyboard itself: acknowledge it.
-          output.add(KEYBOARD_ACK);
+          put(KEYBOARD_ACK);
         }
         lastCommand = 0;
       }

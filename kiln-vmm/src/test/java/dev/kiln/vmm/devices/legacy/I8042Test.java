@@ -135,4 +135,18 @@ class I8042Test {
   void i8042EmptyDataReadsZero() {
     assertThat(data()).isZero();
   }
+
+  @Test
+  void outputBufferBoundedUnderFlood() {
+    I8042 controller = new I8042(() -> {});
+    for (int i = 0; i < 100_000; i++) {
+      controller.write(DATA, 1, 0xf4); // a keyboard command the controller acknowledges
+    }
+    int drained = 0;
+    while ((controller.read(COMMAND, 1) & STATUS_OUTPUT_FULL) != 0) {
+      controller.read(DATA, 1);
+      drained++;
+    }
+    assertThat(drained).isEqualTo(I8042.OUTPUT_CAPACITY);
+  }
 }
