@@ -78,6 +78,13 @@ public final class Syscalls {
       downcall("madvise", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), -1);
   private static final MethodHandle EVENTFD =
       downcall("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), -1);
+  private static final MethodHandle TIMERFD_CREATE =
+      downcall("timerfd_create", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), -1);
+  private static final MethodHandle TIMERFD_SETTIME =
+      downcall(
+          "timerfd_settime",
+          FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS),
+          -1);
   private static final MethodHandle EPOLL_CREATE1 =
       downcall("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT), -1);
   private static final MethodHandle EPOLL_CTL =
@@ -319,6 +326,39 @@ public final class Syscalls {
       throw new SyscallException("eventfd", lastErrno(state));
     }
     return fd;
+  }
+
+  static int timerfdCreate(int clock, int flags) throws SyscallException {
+    MemorySegment state = callState();
+    int fd;
+    try {
+      fd = (int) TIMERFD_CREATE.invokeExact(state, clock, flags);
+    } catch (Throwable t) {
+      throw unexpected(t);
+    }
+    if (fd < 0) {
+      throw new SyscallException("timerfd_create(clock " + clock + ")", lastErrno(state));
+    }
+    return fd;
+  }
+
+  /**
+   * Sets a timerfd's expiry.
+   *
+   * @param newValue a {@code struct itimerspec}: it_interval then it_value, each a {@code struct
+   *     timespec} of tv_sec and tv_nsec as 64-bit integers
+   */
+  static void timerfdSettime(int fd, MemorySegment newValue) throws SyscallException {
+    MemorySegment state = callState();
+    int result;
+    try {
+      result = (int) TIMERFD_SETTIME.invokeExact(state, fd, 0, newValue, MemorySegment.NULL);
+    } catch (Throwable t) {
+      throw unexpected(t);
+    }
+    if (result < 0) {
+      throw new SyscallException("timerfd_settime(fd " + fd + ")", lastErrno(state));
+    }
   }
 
   static int epollCreate() throws SyscallException {

@@ -41,6 +41,8 @@ import dev.kiln.vmm.memory.GuestMemory;
 import dev.kiln.vmm.memory.GuestMemoryAllocator;
 import dev.kiln.vmm.pvm.InstructionCompleter;
 import dev.kiln.vmm.pvm.PvmHost;
+import dev.kiln.vmm.ratelimiter.RateLimiter;
+import dev.kiln.vmm.ratelimiter.RateLimiterConfig;
 import dev.kiln.vmm.vcpu.Vcpu;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -79,6 +81,7 @@ public final class MicroVm implements AutoCloseable {
   private final EventLoop eventLoop;
   private final VirtioSlots virtio;
   private final List<BlockDevice> blockDevices;
+  private final List<RateLimiter> rateLimiters;
   private final BootTimer bootTimer;
 
   private MicroVm(Builder b) {
@@ -96,6 +99,7 @@ public final class MicroVm implements AutoCloseable {
     this.eventLoop = b.eventLoop;
     this.virtio = b.virtio;
     this.blockDevices = List.copyOf(b.blockDevices);
+    this.rateLimiters = List.copyOf(b.rateLimiters);
     this.bootTimer = b.bootTimer;
   }
 
@@ -192,6 +196,10 @@ public final class MicroVm implements AutoCloseable {
       for (BlockDevice device : blockDevices) {
         closeQuietly(device);
       }
+      // A block device closes its own limiter already; closing a limiter twice does nothing.
+      for (RateLimiter limiter : rateLimiters) {
+        closeQuietly(limiter);
+      }
       vm.close();
       kvm.close();
     } catch (SyscallException e) {
@@ -211,6 +219,12 @@ public final class MicroVm implements AutoCloseable {
   /** A virtio device to place: its name for logs and how to make it. */
   private record VirtioPlan(String name, Function<Runnable, VirtioDevice> factory) {}
 
+  /**
+   * A rate limiter's timerfd and the device method that handles its expiry, registered with the
+   * event loop once the devices exist.
+   */
+  private record RateLimiterTimer(int fd, Runnable handler) {}
+
   /** The steps of {@link #create}, with what they have built so far for cleaning up. */
   private static final class Builder {
     private final VmConfig config;
@@ -229,6 +243,8 @@ public final class MicroVm implements AutoCloseable {
     private final VirtioSlots virtio = new VirtioSlots();
     private final List<VirtioPlan> virtioPlan = new ArrayList<>();
     private final List<BlockDevice> blockDevices = new ArrayList<>();
+    private final List<RateLimiter> rateLimiters = new ArrayList<>();
+    private final List<RateLimiterTimer> rateLimiterTimers = new ArrayList<>();
     private BootTimer bootTimer;
     private String rootArguments = "";
 
@@ -269,8 +285,18 @@ public final class MicroVm implements AutoCloseable {
         cmdline = PvmHost.adjustCommandLine(cmdline);
       }
       planVirtioDevices();
+      if (virtioPlan.size() > VirtioSlots.MAX_DEVICES) {
+        throw new VmStartException(
+            String.format(
+                "the configuration has %d virtio devices; at most %d fit on the interrupt"
+                    + " controller, so remove some drives",
+                virtioPlan.size(), VirtioSlots.MAX_DEVICES));
+      }
       cmdline += rootArguments + VirtioSlots.kernelArguments(virtioPlan.size());
-      int cmdlineLength = writeCmdline(cmdline, kernel);
+      int bootArgsLength =
+          (boot.bootArgs() != null ? boot.bootArgs() : BootSourceConfig.DEFAULT_KERNEL_CMDLINE)
+              .length();
+      int cmdlineLength = writeCmdline(cmdline, bootArgsLength, kernel);
       writeBootTables(kernel, initrd, machine.vcpuCount(), cmdlineLength, memoryBytes);
       LOG.info(
           "Loaded kernel {} ({} boot, entry {}){}",
@@ -300,11 +326,17 @@ public final class MicroVm implements AutoCloseable {
       for (VirtioPlan plan : virtioPlan) {
         virtio.attach(plan.name(), plan.factory(), vm, mmio, memory, eventLoop);
       }
+      for (RateLimiterTimer timer : rateLimiterTimers) {
+        eventLoop.register(timer.fd(), timer.handler());
+      }
       createVcpus(machine, kernel);
     }
 
-    /** Decides which virtio devices the VM gets, in slot order, before the command line. */
-    private void planVirtioDevices() throws VmStartException {
+    /**
+     * Decides which virtio devices the VM gets, in slot order, before the command line, and creates
+     * their rate limiters.
+     */
+    private void planVirtioDevices() throws VmStartException, SyscallException {
       for (DriveConfig drive : DriveConfig.attachOrder(config.driveList())) {
         FileBackend backend;
         try {
@@ -316,14 +348,19 @@ public final class MicroVm implements AutoCloseable {
                   drive.driveId(), drive.pathOnHost(), e.getMessage()),
               e);
         }
+        RateLimiter limiter = createRateLimiter(drive.rateLimiter());
         virtioPlan.add(
             new VirtioPlan(
                 "block " + drive.driveId(),
                 needsReset -> {
                   BlockDevice device =
                       new BlockDevice(
-                          drive.driveId(), backend, drive.cacheTypeSetting(), needsReset);
+                          drive.driveId(), backend, drive.cacheTypeSetting(), limiter, needsReset);
                   blockDevices.add(device);
+                  if (limiter != null) {
+                    rateLimiterTimers.add(
+                        new RateLimiterTimer(limiter.timerFd(), device::onRateLimiterTimer));
+                  }
                   return device;
                 }));
         if (drive.rootDevice()) {
@@ -331,12 +368,33 @@ public final class MicroVm implements AutoCloseable {
         }
       }
       if (config.entropy() != null) {
+        RateLimiter limiter = createRateLimiter(config.entropy().rateLimiter());
         virtioPlan.add(
-            new VirtioPlan("entropy", needsReset -> new RngDevice(new SecureRandom(), needsReset)));
+            new VirtioPlan(
+                "entropy",
+                needsReset -> {
+                  RngDevice device = new RngDevice(new SecureRandom(), limiter, needsReset);
+                  if (limiter != null) {
+                    rateLimiterTimers.add(
+                        new RateLimiterTimer(limiter.timerFd(), device::onRateLimiterTimer));
+                  }
+                  return device;
+                }));
       }
     }
 
-    private int writeCmdline(String cmdline, LoadedKernel kernel) throws VmStartException {
+    /** Creates the limiter a configuration describes, or returns null when it limits nothing. */
+    private RateLimiter createRateLimiter(RateLimiterConfig limiterConfig) throws SyscallException {
+      if (limiterConfig == null || !limiterConfig.limits()) {
+        return null;
+      }
+      RateLimiter limiter = limiterConfig.toRateLimiter();
+      rateLimiters.add(limiter);
+      return limiter;
+    }
+
+    private int writeCmdline(String cmdline, int bootArgsLength, LoadedKernel kernel)
+        throws VmStartException {
       byte[] bytes = cmdline.getBytes(StandardCharsets.UTF_8);
       long max = Layout.CMDLINE_MAX_SIZE - 1;
       if (kernel.setupHeader() != null && kernel.setupHeader().cmdlineSize() > 0) {
@@ -345,8 +403,9 @@ public final class MicroVm implements AutoCloseable {
       if (bytes.length > max) {
         throw new VmStartException(
             String.format(
-                "boot_args is %d bytes; this kernel accepts at most %d; shorten boot_args",
-                bytes.length, max));
+                "the kernel command line is %d bytes (boot_args and %d bytes Kiln adds for"
+                    + " devices and the host); this kernel accepts at most %d; shorten boot_args",
+                bytes.length, bytes.length - bootArgsLength, max));
       }
       memory.zero(Layout.CMDLINE_START, Layout.CMDLINE_MAX_SIZE);
       memory.write(Layout.CMDLINE_START, bytes);
@@ -456,6 +515,9 @@ public final class MicroVm implements AutoCloseable {
           eventLoop.close();
         }
         virtio.close();
+        for (RateLimiter limiter : rateLimiters) {
+          limiter.close();
+        }
         if (vm != null) {
           vm.close();
         }

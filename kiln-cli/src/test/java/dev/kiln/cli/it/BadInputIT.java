@@ -162,6 +162,34 @@ class BadInputIT {
   }
 
   @Test
+  void controlCharacterInBootArgsRejected() throws Exception {
+    String json =
+        kernelConfig(TestGuests.guest("serial-echo"), 1, 128)
+            .replace("console=ttyS0", "console=ttyS0\\u0000 hidden");
+    assertRejected(runConfig(json), BAD_CONFIGURATION, "boot_args", "U+0000");
+  }
+
+  @Test
+  void oversizedConfigRejected() throws Exception {
+    String json =
+        kernelConfig(TestGuests.guest("serial-echo"), 1, 128)
+            .replace("{", "{" + " ".repeat(2 << 20));
+    assertRejected(runConfig(json), BAD_CONFIGURATION, "at most 1048576 bytes");
+  }
+
+  @Test
+  void kernelPipeRejected() throws Exception {
+    Path pipe = directory.resolve("kernel.fifo");
+    Process mkfifo = new ProcessBuilder("mkfifo", pipe.toString()).start();
+    assertThat(mkfifo.waitFor()).isZero();
+    assertRejected(
+        runConfig(kernelConfig(pipe, 1, 128)),
+        BAD_CONFIGURATION,
+        "kernel.fifo",
+        "not a regular file");
+  }
+
+  @Test
   void missingConfigFileRejected() throws Exception {
     Path missing = directory.resolve("absent.json");
     try (KilnProcess kiln =

@@ -2,6 +2,7 @@ package dev.kiln.vmm.config;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.vmm.ratelimiter.RateLimiterConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
@@ -24,7 +25,7 @@ import java.util.Set;
  * @param cacheType {@code Unsafe} (the default) or {@code Writeback}, which offers the guest the
  *     flush command
  * @param ioEngine {@code Sync} (the default) or {@code Async}; Kiln has only {@code Sync}
- * @param rateLimiter a token-bucket rate limiter; not supported yet
+ * @param rateLimiter limits on the drive's bytes and requests per second; no limit when absent
  * @param socket the socket of a vhost-user block backend; not supported
  */
 public record DriveConfig(
@@ -35,7 +36,7 @@ public record DriveConfig(
     @JsonProperty("is_read_only") Boolean isReadOnly,
     @JsonProperty("cache_type") String cacheType,
     @JsonProperty("io_engine") String ioEngine,
-    @JsonProperty("rate_limiter") JsonNode rateLimiter,
+    @JsonProperty("rate_limiter") RateLimiterConfig rateLimiter,
     @JsonProperty("socket") JsonNode socket) {
 
   /** The {@code cache_type} values. */
@@ -241,8 +242,8 @@ public record DriveConfig(
           name + ": `io_engine` Async is not supported by Kiln yet; use Sync or remove the field");
     }
 
-    if (isSet(rateLimiter) && !isEmptyObject(rateLimiter)) {
-      throw new ConfigException(name + ": `rate_limiter` is not supported by Kiln yet; remove it");
+    if (rateLimiter != null) {
+      rateLimiter.validate(name, "rate_limiter");
     }
 
     checkPath(name);
@@ -324,21 +325,5 @@ public record DriveConfig(
 
   private static boolean isSet(JsonNode node) {
     return node != null && !node.isNull();
-  }
-
-  /**
-   * Returns true for {@code {}} or an object whose fields are all null: a limiter that limits
-   * nothing.
-   */
-  private static boolean isEmptyObject(JsonNode node) {
-    if (!node.isObject()) {
-      return false;
-    }
-    for (JsonNode field : node) {
-      if (!field.isNull()) {
-        return false;
-      }
-    }
-    return true;
   }
 }

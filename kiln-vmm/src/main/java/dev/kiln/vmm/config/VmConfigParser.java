@@ -52,12 +52,25 @@ public final class VmConfigParser {
                       .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
           .build();
 
+  /** The largest configuration file Kiln reads: 1 MiB, far above any real one. */
+  public static final long MAX_CONFIG_BYTES = 1 << 20;
+
   private VmConfigParser() {}
 
   /** Reads, parses and validates a configuration file. */
   public static VmConfig parseFile(Path path) throws ConfigException {
     String json;
     try {
+      if (Files.exists(path) && !Files.isRegularFile(path)) {
+        throw new ConfigException(
+            "config file " + path + " is not a regular file; give --config-file a JSON file");
+      }
+      if (Files.size(path) > MAX_CONFIG_BYTES) {
+        throw new ConfigException(
+            String.format(
+                "config file %s is %d bytes; a configuration is at most %d bytes",
+                path, Files.size(path), MAX_CONFIG_BYTES));
+      }
       json = Files.readString(path);
     } catch (NoSuchFileException e) {
       throw new ConfigException("config file " + path + " does not exist; check --config-file");
@@ -155,6 +168,9 @@ public final class VmConfigParser {
       throw new ConfigException(
           source + ": missing `boot-source.kernel_image_path`; give the path to a kernel image");
     }
+    checkPath(boot.kernelImagePath(), "boot-source.kernel_image_path", source);
+    checkPath(boot.initrdPath(), "boot-source.initrd_path", source);
+    checkBootArgs(boot.bootArgs(), source);
     validateMachine(config.machine(), source);
     LoggerConfig logger = config.logger();
     if (logger != null
@@ -167,14 +183,41 @@ public final class VmConfigParser {
     }
     DriveConfig.validate(config.driveList(), source);
     EntropyConfig entropy = config.entropy();
-    if (entropy != null && entropy.rateLimiter() != null && !entropy.rateLimiter().isNull()) {
-      throw new ConfigException(
-          source + ": `entropy.rate_limiter` is not supported by Kiln yet; remove it");
+    if (entropy != null && entropy.rateLimiter() != null) {
+      entropy.rateLimiter().validate(source, "entropy.rate_limiter");
     }
     SerialConfig serial = config.serial();
     if (serial != null && serial.rateLimiter() != null && !serial.rateLimiter().isNull()) {
       throw new ConfigException(
           source + ": `serial.rate_limiter` is not supported by Kiln yet; remove it");
+    }
+  }
+
+  private static void checkPath(String path, String field, String source) throws ConfigException {
+    if (path != null && path.indexOf('\0') >= 0) {
+      throw new ConfigException(
+          String.format(
+              "%s: `%s` contains a NUL character; give a plain file path", source, field));
+    }
+  }
+
+  /**
+   * Checks that the kernel command line is printable ASCII, as Firecracker requires: a NUL would
+   * end the line early and hide what Kiln appends after it.
+   */
+  private static void checkBootArgs(String bootArgs, String source) throws ConfigException {
+    if (bootArgs == null) {
+      return;
+    }
+    for (int i = 0; i < bootArgs.length(); i++) {
+      char c = bootArgs.charAt(i);
+      if (c < ' ' || c > '~') {
+        throw new ConfigException(
+            String.format(
+                "%s: `boot-source.boot_args` has the character U+%04X at index %d; the kernel"
+                    + " command line takes printable ASCII only",
+                source, (int) c, i));
+      }
     }
   }
 

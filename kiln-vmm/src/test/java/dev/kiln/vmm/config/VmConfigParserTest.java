@@ -3,6 +3,8 @@ package dev.kiln.vmm.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.kiln.vmm.ratelimiter.RateLimiterConfig;
+import dev.kiln.vmm.ratelimiter.TokenBucketConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -453,13 +455,56 @@ class VmConfigParserTest {
   }
 
   @Test
-  void entropyRateLimiterRejected() {
+  void entropyRateLimiterParsed() throws ConfigException {
+    VmConfig config =
+        parse(
+            withBootSource(
+                "\"entropy\": {\"rate_limiter\": {\"bandwidth\": {\"size\": 1024,"
+                    + " \"one_time_burst\": 4096, \"refill_time\": 100},"
+                    + " \"ops\": {\"size\": 5, \"refill_time\": 1000}}}"));
+
+    RateLimiterConfig limiter = config.entropy().rateLimiter();
+    assertThat(limiter.bandwidth()).isEqualTo(new TokenBucketConfig(1024L, 4096L, 100L));
+    assertThat(limiter.ops()).isEqualTo(new TokenBucketConfig(5L, null, 1000L));
+    assertThat(limiter.limits()).isTrue();
+  }
+
+  @Test
+  void entropyRateLimiterZeroSizeLimitsNothing() throws ConfigException {
+    VmConfig config =
+        parse(
+            withBootSource(
+                "\"entropy\": {\"rate_limiter\": {\"ops\": {\"size\": 0,"
+                    + " \"refill_time\": 1000}}}"));
+
+    assertThat(config.entropy().rateLimiter().limits()).isFalse();
+  }
+
+  @Test
+  void entropyRateLimiterNegativeRejected() {
     assertRejected(
             withBootSource(
                 "\"entropy\": {\"rate_limiter\": {\"bandwidth\": {\"size\": 1,"
-                    + " \"refill_time\": 1}}}"))
-        .hasMessageContaining("`entropy.rate_limiter`")
-        .hasMessageContaining("not supported by Kiln yet");
+                    + " \"refill_time\": -1}}}"))
+        .hasMessageContaining("`entropy.rate_limiter.bandwidth.refill_time` is -1");
+  }
+
+  @Test
+  void entropyRateLimiterUnknownFieldRejected() {
+    assertRejected(
+            withBootSource(
+                "\"entropy\": {\"rate_limiter\": {\"ops\": {\"size\": 1,"
+                    + " \"refill_time\": 1, \"rate\": 2}}}"))
+        .hasMessageContaining("rate");
+  }
+
+  @Test
+  void driveRateLimiterUnknownFieldRejected() {
+    assertRejected(
+            withBootSource(
+                "\"drives\": [{\"drive_id\": \"rootfs\", \"path_on_host\": \"/x\","
+                    + " \"is_root_device\": true, \"rate_limiter\": {\"iops\": {}}}]"))
+        .hasMessageContaining("iops");
   }
 
   // Files

@@ -8,6 +8,7 @@ import dev.kiln.vmm.devices.virtio.VirtioSpec;
 import dev.kiln.vmm.devices.virtio.Virtqueue;
 import dev.kiln.vmm.devices.virtio.VirtqueueException;
 import dev.kiln.vmm.memory.GuestMemory;
+import dev.kiln.vmm.ratelimiter.RateLimiter;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -26,8 +27,10 @@ import org.slf4j.LoggerFactory;
  * that the guest can send requests of many buffers.
  *
  * <p>Requests run synchronously on the thread that calls {@link #processQueue}, the device event
- * loop in Kiln. A bad request gets an error status and is counted in {@link BlockMetrics}. A driver
- * that breaks the virtqueue rules stops the device until the driver resets it. No guest input makes
+ * loop in Kiln. With a {@link RateLimiter}, a request that the limiter holds back stays in the
+ * available ring until the limiter's timer fires and {@link #onRateLimiterTimer} handles the queue
+ * again. A bad request gets an error status and is counted in {@link BlockMetrics}. A driver that
+ * breaks the virtqueue rules stops the device until the driver resets it. No guest input makes
  * {@link #processQueue} throw.
  */
 public final class BlockDevice implements VirtioDevice, AutoCloseable {
@@ -63,6 +66,7 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
   private final Runnable needsReset;
   private final long features;
   private final RequestHandler handler;
+  private final RateLimiter rateLimiter;
   private final byte[] config;
   private final Virtqueue queue = new Virtqueue(QUEUE_SIZE);
   private final BlockMetrics metrics = new BlockMetrics();
@@ -87,7 +91,29 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
    */
   public BlockDevice(
       String driveId, FileBackend backend, DriveConfig.CacheType cacheType, Runnable needsReset) {
+    this(driveId, backend, cacheType, null, needsReset);
+  }
+
+  /**
+   * Creates the device with a rate limiter.
+   *
+   * @param driveId the drive's id, for logs and as the device id that GET_ID returns; only its
+   *     first 20 bytes (UTF-8) reach the guest
+   * @param backend the open disk image; the device is read-only when the backend is
+   * @param cacheType Writeback offers the guest {@code VIRTIO_BLK_F_FLUSH}
+   * @param rateLimiter limits the requests and bytes handled, or null for no limit; the device
+   *     closes it. Its timer must call {@link #onRateLimiterTimer}
+   * @param needsReset called when the driver breaks the virtqueue rules, so that the transport sets
+   *     {@code DEVICE_NEEDS_RESET}; the device handles no more requests until it is reset
+   */
+  public BlockDevice(
+      String driveId,
+      FileBackend backend,
+      DriveConfig.CacheType cacheType,
+      RateLimiter rateLimiter,
+      Runnable needsReset) {
     this.driveId = driveId;
+    this.rateLimiter = rateLimiter;
     this.backend = backend;
     this.cacheType = cacheType;
     this.needsReset = needsReset;
@@ -115,11 +141,26 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
   /**
    * Opens a configured drive's file and creates its device.
    *
-   * @throws IOException when the file cannot be opened; the message names the path
+   * @throws IOException when the file cannot be opened, the message naming the path, or when the
+   *     rate limiter's timer cannot be created
    */
   public static BlockDevice open(DriveConfig drive, Runnable needsReset) throws IOException {
     FileBackend backend = FileBackend.open(Path.of(drive.pathOnHost()), drive.readOnly());
-    return new BlockDevice(drive.driveId(), backend, drive.cacheTypeSetting(), needsReset);
+    RateLimiter limiter = null;
+    try {
+      if (drive.rateLimiter() != null && drive.rateLimiter().limits()) {
+        limiter = drive.rateLimiter().toRateLimiter();
+      }
+    } catch (IOException e) {
+      backend.close();
+      throw e;
+    }
+    return new BlockDevice(drive.driveId(), backend, drive.cacheTypeSetting(), limiter, needsReset);
+  }
+
+  /** Returns the rate limiter, or null when the drive has none. */
+  public RateLimiter rateLimiter() {
+    return rateLimiter;
   }
 
   /** Returns the drive id. */
@@ -213,15 +254,38 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
   }
 
   /**
-   * Handles every request in the available ring, then raises the used-buffer interrupt if the
-   * driver asked for one (virtio 1.2, 2.7.10). Errors are counted and logged here, so nothing
-   * reaches the event loop unless the needs-reset callback throws.
+   * Handles the requests in the available ring until it is empty or the rate limiter stops it, then
+   * raises the used-buffer interrupt if the driver asked for one (virtio 1.2, 2.7.10). Errors are
+   * counted and logged here, so nothing reaches the event loop unless the needs-reset callback
+   * throws.
    */
   @Override
   public void processQueue(int index) {
+    process(index, true);
+  }
+
+  /**
+   * Unblocks the rate limiter after its timer fired, then handles the requests it held back. The
+   * device's event loop calls this when {@link RateLimiter#timerFd()} becomes readable.
+   */
+  public void onRateLimiterTimer() {
+    if (rateLimiter == null) {
+      return;
+    }
+    rateLimiter.onTimer();
+    metrics.rateLimiterEventCount.incrementAndGet();
+    process(0, false);
+  }
+
+  /**
+   * Handles the queue, then requests a reset outside this device's lock if the queue broke.
+   *
+   * @param queueEvent whether a queue notification, not the rate limiter's timer, started this pass
+   */
+  private void process(int index, boolean queueEvent) {
     boolean failed;
     synchronized (this) {
-      failed = processRequests(index);
+      failed = processRequests(index, queueEvent);
     }
     if (failed) {
       // Called without this device's lock: MmioTransport.fail takes the transport's lock, and the
@@ -231,11 +295,13 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
   }
 
   /** Returns true when the queue broke and the device now waits for a reset. */
-  private boolean processRequests(int index) {
+  private boolean processRequests(int index, boolean queueEvent) {
     if (index != 0 || !active || broken) {
       return false;
     }
-    metrics.queueEventCount.incrementAndGet();
+    if (queueEvent) {
+      metrics.queueEventCount.incrementAndGet();
+    }
     int usedBefore = queue.usedIndex();
     try {
       DescriptorChain chain = queue.pop();
@@ -243,7 +309,20 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         metrics.noAvailBuffer.incrementAndGet();
       }
       while (chain != null) {
-        queue.addUsed(chain.head(), handler.handle(chain, memory));
+        int written;
+        try {
+          BlockRequest request = BlockRequest.parse(chain, memory);
+          if (rateLimiter != null && !rateLimiter.consume(rateLimitedBytes(request))) {
+            // The request stays in the available ring; onRateLimiterTimer takes it again.
+            queue.undoPop();
+            metrics.rateLimiterThrottledEvents.incrementAndGet();
+            break;
+          }
+          written = handler.handle(request, memory);
+        } catch (InvalidRequestException e) {
+          written = handler.handleInvalid(e, memory);
+        }
+        queue.addUsed(chain.head(), written);
         chain = queue.pop();
       }
     } catch (VirtqueueException e) {
@@ -284,6 +363,18 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     }
   }
 
+  /**
+   * Returns the bytes a request takes from the bandwidth bucket: its data length for reads and
+   * writes, 0 for flush, GET_ID and other types, which take an operation only.
+   */
+  private static long rateLimitedBytes(BlockRequest request) {
+    return switch (request.type()) {
+      case VirtioBlockSpec.VIRTIO_BLK_T_IN, VirtioBlockSpec.VIRTIO_BLK_T_OUT ->
+          request.dataLength();
+      default -> 0;
+    };
+  }
+
   private void logConfigError(String message) {
     long count = configErrors.incrementAndGet();
     if (count <= LOGGED_CONFIG_ERRORS) {
@@ -296,7 +387,7 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     }
   }
 
-  /** Flushes the file when the cache type is Writeback, then closes it. */
+  /** Flushes the file when the cache type is Writeback, then closes it and the rate limiter. */
   @Override
   public void close() throws IOException {
     try {
@@ -304,7 +395,13 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         backend.flush();
       }
     } finally {
-      backend.close();
+      try {
+        backend.close();
+      } finally {
+        if (rateLimiter != null) {
+          rateLimiter.close();
+        }
+      }
     }
   }
 }

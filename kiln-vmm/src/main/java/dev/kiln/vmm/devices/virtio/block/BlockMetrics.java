@@ -7,9 +7,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The counters of one block device, named as in Firecracker's block metrics ({@code
  * BlockDeviceMetrics}) so that a metrics file reads the same. Each counter only grows. The counters
- * for features Kiln lacks (rate limiters, drive updates, the io_uring engine) stay at 0.
- * Firecracker's latency aggregates {@code read_agg} and {@code write_agg} and its {@code
- * remaining_reqs_count} are not kept.
+ * for features Kiln lacks (drive updates, the io_uring engine) stay at 0. Firecracker's latency
+ * aggregates {@code read_agg} and {@code write_agg} and its {@code remaining_reqs_count} are not
+ * kept.
  *
  * <p>NOTE: {@code execute_fails} and {@code invalid_reqs_count} count what their names say. That
  * differs from Firecracker (main branch), which counts chains it cannot parse as {@code
@@ -44,7 +44,7 @@ public final class BlockMetrics {
   /** Queue notifications handled while the device was active. */
   public final AtomicLong queueEventCount = new AtomicLong();
 
-  /** Rate limiter events; Kiln has no rate limiter, so this stays at 0. */
+  /** Rate limiter timer expiries, each followed by another pass over the queue. */
   public final AtomicLong rateLimiterEventCount = new AtomicLong();
 
   /** Drive updates through the API; Kiln has none yet, so this stays at 0. */
@@ -65,7 +65,7 @@ public final class BlockMetrics {
   /** Successful write requests. */
   public final AtomicLong writeCount = new AtomicLong();
 
-  /** Requests delayed by a rate limiter; stays at 0 like {@link #rateLimiterEventCount}. */
+  /** Passes over the queue that the rate limiter stopped, leaving a request in the ring. */
   public final AtomicLong rateLimiterThrottledEvents = new AtomicLong();
 
   /** Notifications delayed because the io_uring queue was full; Kiln has only the sync engine. */

@@ -70,15 +70,30 @@ final class RequestHandler {
     try {
       request = BlockRequest.parse(chain, memory);
     } catch (InvalidRequestException e) {
-      metrics.invalidReqsCount.incrementAndGet();
-      logGuestError(e.getMessage());
-      if (e.statusAddress() == InvalidRequestException.NO_STATUS) {
-        return 0;
-      }
-      memory.writeU8(e.statusAddress(), VIRTIO_BLK_S_IOERR);
-      return 1;
+      return handleInvalid(e, memory);
     }
+    return handle(request, memory);
+  }
 
+  /**
+   * Counts and logs a chain that {@link BlockRequest#parse} rejected, writes IOERR to its status
+   * byte when it has one, and returns the bytes written for the used ring.
+   */
+  int handleInvalid(InvalidRequestException e, GuestMemory memory) {
+    metrics.invalidReqsCount.incrementAndGet();
+    logGuestError(e.getMessage());
+    if (e.statusAddress() == InvalidRequestException.NO_STATUS) {
+      return 0;
+    }
+    memory.writeU8(e.statusAddress(), VIRTIO_BLK_S_IOERR);
+    return 1;
+  }
+
+  /**
+   * Carries out a parsed request and returns the bytes written into its buffers, the status byte
+   * included, for the used ring.
+   */
+  int handle(BlockRequest request, GuestMemory memory) {
     Completion completion;
     try {
       completion = execute(request, memory);

@@ -8,6 +8,7 @@ import dev.kiln.vmm.devices.virtio.VirtioSpec;
 import dev.kiln.vmm.devices.virtio.Virtqueue;
 import dev.kiln.vmm.devices.virtio.VirtqueueException;
 import dev.kiln.vmm.memory.GuestMemory;
+import dev.kiln.vmm.ratelimiter.RateLimiter;
 import java.security.SecureRandom;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -17,6 +18,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The entropy device (virtio 1.2, 5.4): one queue of device-writable buffers, each filled with
  * bytes from the host's secure random source. Firecracker's {@code entropy} section configures it.
+ *
+ * <p>With a {@link RateLimiter}, a request that the limiter holds back stays in the available ring
+ * until the limiter's timer fires and {@link #onRateLimiterTimer} handles the queue again.
  */
 public final class RngDevice implements VirtioDevice {
   private static final Logger LOG = LoggerFactory.getLogger(RngDevice.class);
@@ -30,18 +34,40 @@ public final class RngDevice implements VirtioDevice {
   private final Virtqueue queue = new Virtqueue(QUEUE_SIZE);
   private final SecureRandom random;
   private final Runnable needsReset;
+  private final RateLimiter rateLimiter;
   private final AtomicLong bytesServed = new AtomicLong();
   private final AtomicLong requests = new AtomicLong();
   private final AtomicLong errors = new AtomicLong();
+  private final AtomicLong rateLimiterThrottledEvents = new AtomicLong();
   private VirtioInterrupt interrupt;
 
   /**
+   * Creates the device without a rate limiter.
+   *
    * @param random the entropy source, {@code new SecureRandom()} outside tests
    * @param needsReset called when the driver breaks the queue rules
    */
   public RngDevice(SecureRandom random, Runnable needsReset) {
+    this(random, null, needsReset);
+  }
+
+  /**
+   * Creates the device.
+   *
+   * @param random the entropy source, {@code new SecureRandom()} outside tests
+   * @param rateLimiter limits the requests and bytes served, or null for no limit. Its timer must
+   *     call {@link #onRateLimiterTimer}
+   * @param needsReset called when the driver breaks the queue rules
+   */
+  public RngDevice(SecureRandom random, RateLimiter rateLimiter, Runnable needsReset) {
     this.random = random;
+    this.rateLimiter = rateLimiter;
     this.needsReset = needsReset;
+  }
+
+  /** Returns the rate limiter, or null when the device has none. */
+  public RateLimiter rateLimiter() {
+    return rateLimiter;
   }
 
   @Override
@@ -66,19 +92,39 @@ public final class RngDevice implements VirtioDevice {
   }
 
   @Override
-  public void activate(GuestMemory memory, long features, VirtioInterrupt interrupt) {
+  public synchronized void activate(GuestMemory memory, long features, VirtioInterrupt interrupt) {
     this.interrupt = interrupt;
   }
 
   @Override
   public void processQueue(int index) {
-    if (index != 0 || !queue.isActive()) {
-      return;
+    boolean broken;
+    synchronized (this) {
+      // A reset from a vCPU may come between notifications; after it there is nothing to serve.
+      if (index != 0 || interrupt == null || !queue.isActive()) {
+        return;
+      }
+      broken = serveRequests();
     }
+    // Outside the device lock: the transport takes its own lock to mark the device broken.
+    if (broken) {
+      needsReset.run();
+    }
+  }
+
+  /** Serves the available requests; returns true when the driver broke the queue rules. */
+  private boolean serveRequests() {
     int usedBefore = queue.usedIndex();
+    boolean broken = false;
     try {
       DescriptorChain chain;
       while ((chain = queue.pop()) != null) {
+        if (rateLimiter != null && !rateLimiter.consume(requestedBytes(chain))) {
+          // The request stays in the available ring; onRateLimiterTimer takes it again.
+          queue.undoPop();
+          rateLimiterThrottledEvents.incrementAndGet();
+          break;
+        }
         requests.incrementAndGet();
         queue.addUsed(chain.head(), fill(chain, queue.memory()));
       }
@@ -86,11 +132,35 @@ public final class RngDevice implements VirtioDevice {
       if (errors.incrementAndGet() <= LOGGED_ERRORS) {
         LOG.warn("virtio-rng: invalid request ({} so far): {}", errors.get(), e.getMessage());
       }
-      needsReset.run();
+      broken = true;
     }
     if (queue.usedIndex() != usedBefore && queue.needsInterrupt(usedBefore)) {
       interrupt.raise(VirtioSpec.INTERRUPT_USED_BUFFER);
     }
+    return broken;
+  }
+
+  /**
+   * Unblocks the rate limiter after its timer fired, then handles the requests it held back. The
+   * device's event loop calls this when {@link RateLimiter#timerFd()} becomes readable.
+   */
+  public void onRateLimiterTimer() {
+    if (rateLimiter == null) {
+      return;
+    }
+    rateLimiter.onTimer();
+    processQueue(0);
+  }
+
+  /** Returns the bytes {@link #fill} will write: the writable buffers' length, at most 64 KiB. */
+  private static long requestedBytes(DescriptorChain chain) {
+    long total = 0;
+    for (Descriptor d : chain.descriptors()) {
+      if (d.writable()) {
+        total += d.length();
+      }
+    }
+    return Math.min(total, MAX_REQUEST_BYTES);
   }
 
   private int fill(DescriptorChain chain, GuestMemory memory) {
@@ -110,7 +180,7 @@ public final class RngDevice implements VirtioDevice {
   }
 
   @Override
-  public void reset() {
+  public synchronized void reset() {
     interrupt = null;
   }
 
@@ -122,5 +192,13 @@ public final class RngDevice implements VirtioDevice {
   /** Returns the count of requests handled. */
   public long requests() {
     return requests.get();
+  }
+
+  /**
+   * Returns the count of passes over the queue that the rate limiter stopped, leaving a request in
+   * the ring; the counterpart of the block device's {@code rate_limiter_throttled_events}.
+   */
+  public long rateLimiterThrottledEvents() {
+    return rateLimiterThrottledEvents.get();
   }
 }

@@ -11,6 +11,8 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import dev.kiln.vmm.config.ConfigException;
 import dev.kiln.vmm.config.DriveConfig;
+import dev.kiln.vmm.ratelimiter.RateLimiterConfig;
+import dev.kiln.vmm.ratelimiter.TokenBucketConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -94,7 +96,15 @@ class DriveConfigTest {
   void emptyRateLimiterAccepted() {
     DriveConfig drive =
         new DriveConfig(
-            "rootfs", image, true, null, false, null, null, JSON.objectNode(), JSON.nullNode());
+            "rootfs",
+            image,
+            true,
+            null,
+            false,
+            null,
+            null,
+            new RateLimiterConfig(null, null),
+            JSON.nullNode());
 
     assertThatCode(() -> validate(drive)).doesNotThrowAnyException();
   }
@@ -185,14 +195,56 @@ class DriveConfigTest {
         new DriveConfig("rootfs", image, true, null, null, null, "Async", null, null));
   }
 
-  @Test
-  void rateLimiterNotSupported() {
-    var limiter = JSON.objectNode();
-    limiter.putObject("ops").put("size", 100).put("refill_time", 1000);
+  private DriveConfig limitedDrive(RateLimiterConfig limiter) {
+    return new DriveConfig("rootfs", image, true, null, null, null, null, limiter, null);
+  }
 
-    assertRejected(
-        "drive \"rootfs\": `rate_limiter` is not supported by Kiln yet",
-        new DriveConfig("rootfs", image, true, null, null, null, null, limiter, null));
+  @Test
+  void rateLimiterAccepted() {
+    var limiter =
+        new RateLimiterConfig(
+            new TokenBucketConfig(1_000_000L, 5_000_000L, 100L),
+            new TokenBucketConfig(100L, null, 1000L));
+
+    assertThatCode(() -> validate(limitedDrive(limiter))).doesNotThrowAnyException();
+  }
+
+  @Test
+  void rateLimiterParsedFromJson() throws IOException {
+    String json =
+        """
+        [{"drive_id": "rootfs", "path_on_host": "%s", "is_root_device": true,
+          "rate_limiter": {"bandwidth": {"size": 4096, "one_time_burst": 8192, "refill_time": 10},
+                           "ops": {"size": 10, "refill_time": 1000}}}]
+        """
+            .formatted(image);
+
+    List<DriveConfig> drives = MAPPER.readValue(json, new TypeReference<>() {});
+    RateLimiterConfig limiter = drives.getFirst().rateLimiter();
+
+    assertThat(limiter.bandwidth()).isEqualTo(new TokenBucketConfig(4096L, 8192L, 10L));
+    assertThat(limiter.ops()).isEqualTo(new TokenBucketConfig(10L, null, 1000L));
+  }
+
+  @Test
+  void rateLimiterNegativeSizeRejected() {
+    var limiter = new RateLimiterConfig(null, new TokenBucketConfig(-1L, null, 1000L));
+
+    assertRejected("drive \"rootfs\": `rate_limiter.ops.size` is -1", limitedDrive(limiter));
+  }
+
+  @Test
+  void rateLimiterNegativeBurstRejected() {
+    var limiter = new RateLimiterConfig(new TokenBucketConfig(100L, -5L, 1000L), null);
+
+    assertRejected("`rate_limiter.bandwidth.one_time_burst` is -5", limitedDrive(limiter));
+  }
+
+  @Test
+  void rateLimiterMissingRefillTimeRejected() {
+    var limiter = new RateLimiterConfig(new TokenBucketConfig(100L, null, null), null);
+
+    assertRejected("missing `rate_limiter.bandwidth.refill_time`", limitedDrive(limiter));
   }
 
   @Test

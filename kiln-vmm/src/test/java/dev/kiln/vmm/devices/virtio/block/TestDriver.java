@@ -7,9 +7,10 @@ import dev.kiln.vmm.memory.GuestMemory;
 /**
  * The driver side of a virtio-mmio device for tests: it negotiates through the transport's
  * registers as Linux does, lays out one split virtqueue in guest memory by hand and builds request
- * chains in it. Raw writers let a test break the ring rules on purpose.
+ * chains in it. Raw writers let a test break the ring rules on purpose. Tests of other virtio
+ * devices use its public methods, which are not specific to the block device.
  */
-final class TestDriver {
+public final class TestDriver {
   // virtio-mmio register offsets (virtio 1.2, 4.2.2, table 4.1).
   static final int DEVICE_FEATURES = 0x010;
   static final int DEVICE_FEATURES_SEL = 0x014;
@@ -36,10 +37,10 @@ final class TestDriver {
   static final long HEAP = 0x10000;
 
   /** One buffer of a chain to build. */
-  record Buffer(long address, int length, boolean writable) {}
+  public record Buffer(long address, int length, boolean writable) {}
 
   /** One element of the used ring. */
-  record Used(int head, int length) {}
+  public record Used(int head, int length) {}
 
   final GuestMemory memory;
   final MmioTransport transport;
@@ -48,7 +49,7 @@ final class TestDriver {
   private int availableIndex;
   private long heapNext = HEAP;
 
-  TestDriver(GuestMemory memory, MmioTransport transport) {
+  public TestDriver(GuestMemory memory, MmioTransport transport) {
     this.memory = memory;
     this.transport = transport;
   }
@@ -76,7 +77,7 @@ final class TestDriver {
    * @param features the features to accept, VIRTIO_F_VERSION_1 included
    * @throws IllegalStateException when the device rejects the features
    */
-  void start(long features, int size) {
+  public void start(long features, int size) {
     write(STATUS, 0);
     write(STATUS, VirtioSpec.STATUS_ACKNOWLEDGE);
     write(STATUS, VirtioSpec.STATUS_ACKNOWLEDGE | VirtioSpec.STATUS_DRIVER);
@@ -139,7 +140,7 @@ final class TestDriver {
   }
 
   /** Allocates a device-writable data buffer of {@code length} bytes, filled with 0xee. */
-  Buffer writable(int length) {
+  public Buffer writable(int length) {
     return new Buffer(allocate(length, 0xee), length, true);
   }
 
@@ -176,7 +177,7 @@ final class TestDriver {
   }
 
   /** Builds a chain and publishes it; returns its head. */
-  int submit(Buffer... buffers) {
+  public int submit(Buffer... buffers) {
     int head = chain(buffers);
     publish(head);
     return head;
@@ -203,12 +204,12 @@ final class TestDriver {
   }
 
   /** Returns the device's used index. */
-  int usedIndex() {
+  public int usedIndex() {
     return Short.toUnsignedInt(memory.readU16(USED + 2));
   }
 
   /** Returns used ring element {@code i}, counted from the start. */
-  Used used(int i) {
+  public Used used(int i) {
     long at = USED + 4 + 8L * (i % queueSize);
     return new Used(memory.readU32(at), memory.readU32(at + 4));
   }
