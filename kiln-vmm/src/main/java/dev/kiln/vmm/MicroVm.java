@@ -28,6 +28,8 @@ import dev.kiln.vmm.devices.legacy.Rtc;
 import dev.kiln.vmm.devices.legacy.Serial;
 import dev.kiln.vmm.devices.virtio.VirtioDevice;
 import dev.kiln.vmm.devices.virtio.VirtioSlots;
+import dev.kiln.vmm.devices.virtio.balloon.BalloonDevice;
+import dev.kiln.vmm.devices.virtio.balloon.StatsPoller;
 import dev.kiln.vmm.devices.virtio.block.BlockDevice;
 import dev.kiln.vmm.devices.virtio.block.FileBackend;
 import dev.kiln.vmm.devices.virtio.rng.RngDevice;
@@ -81,6 +83,8 @@ public final class MicroVm implements AutoCloseable {
   private final EventLoop eventLoop;
   private final VirtioSlots virtio;
   private final List<BlockDevice> blockDevices;
+  private final BalloonDevice balloon;
+  private final StatsPoller statsPoller;
   private final List<RateLimiter> rateLimiters;
   private final BootTimer bootTimer;
 
@@ -99,6 +103,8 @@ public final class MicroVm implements AutoCloseable {
     this.eventLoop = b.eventLoop;
     this.virtio = b.virtio;
     this.blockDevices = List.copyOf(b.blockDevices);
+    this.balloon = b.balloon;
+    this.statsPoller = b.statsPoller;
     this.rateLimiters = List.copyOf(b.rateLimiters);
     this.bootTimer = b.bootTimer;
   }
@@ -174,6 +180,11 @@ public final class MicroVm implements AutoCloseable {
     return result;
   }
 
+  /** Returns the balloon device, or null when the configuration has no {@code balloon} section. */
+  public BalloonDevice balloon() {
+    return balloon;
+  }
+
   /** Returns the port-I/O bus, for counters. */
   public Bus portBus() {
     return pio;
@@ -199,6 +210,9 @@ public final class MicroVm implements AutoCloseable {
       // A block device closes its own limiter already; closing a limiter twice does nothing.
       for (RateLimiter limiter : rateLimiters) {
         closeQuietly(limiter);
+      }
+      if (statsPoller != null) {
+        closeQuietly(statsPoller);
       }
       vm.close();
       kvm.close();
@@ -243,6 +257,8 @@ public final class MicroVm implements AutoCloseable {
     private final VirtioSlots virtio = new VirtioSlots();
     private final List<VirtioPlan> virtioPlan = new ArrayList<>();
     private final List<BlockDevice> blockDevices = new ArrayList<>();
+    private BalloonDevice balloon;
+    private StatsPoller statsPoller;
     private final List<RateLimiter> rateLimiters = new ArrayList<>();
     private final List<RateLimiterTimer> rateLimiterTimers = new ArrayList<>();
     private BootTimer bootTimer;
@@ -326,6 +342,10 @@ public final class MicroVm implements AutoCloseable {
       for (VirtioPlan plan : virtioPlan) {
         virtio.attach(plan.name(), plan.factory(), vm, mmio, memory, eventLoop);
       }
+      if (statsPoller != null) {
+        eventLoop.register(statsPoller.fd(), statsPoller::onTimer);
+        statsPoller.start();
+      }
       for (RateLimiterTimer timer : rateLimiterTimers) {
         eventLoop.register(timer.fd(), timer.handler());
       }
@@ -337,6 +357,27 @@ public final class MicroVm implements AutoCloseable {
      * their rate limiters.
      */
     private void planVirtioDevices() throws VmStartException, SyscallException {
+      // Firecracker's order: balloon, drives, then entropy.
+      if (config.balloon() != null) {
+        virtioPlan.add(
+            new VirtioPlan(
+                "balloon",
+                needsReset -> {
+                  balloon = new BalloonDevice(config.balloon(), needsReset);
+                  return balloon;
+                }));
+        if (config.balloon().statsEnabled()) {
+          // The lambda reads the field on each expiry, after the factory above has set it.
+          statsPoller =
+              new StatsPoller(
+                  config.balloon().statsInterval(),
+                  () -> {
+                    if (balloon != null) {
+                      balloon.requestStats();
+                    }
+                  });
+        }
+      }
       for (DriveConfig drive : DriveConfig.attachOrder(config.driveList())) {
         FileBackend backend;
         try {
@@ -517,6 +558,9 @@ public final class MicroVm implements AutoCloseable {
         virtio.close();
         for (RateLimiter limiter : rateLimiters) {
           limiter.close();
+        }
+        if (statsPoller != null) {
+          statsPoller.close();
         }
         if (vm != null) {
           vm.close();

@@ -19,7 +19,7 @@ public record VmConfig(
     @JsonProperty("drives") List<DriveConfig> drives,
     @JsonProperty("network-interfaces") JsonNode networkInterfaces,
     @JsonProperty("vsock") JsonNode vsock,
-    @JsonProperty("balloon") JsonNode balloon,
+    @JsonProperty("balloon") BalloonConfig balloon,
     @JsonProperty("entropy") EntropyConfig entropy,
     @JsonProperty("metrics") JsonNode metrics,
     @JsonProperty("mmds-config") JsonNode mmdsConfig,
@@ -42,7 +42,6 @@ public record VmConfig(
     Map<String, JsonNode> sections = new LinkedHashMap<>();
     sections.put("network-interfaces", networkInterfaces);
     sections.put("vsock", vsock);
-    sections.put("balloon", balloon);
     sections.put("metrics", metrics);
     sections.put("mmds-config", mmdsConfig);
     sections.put("cpu-config", cpuConfig);

@@ -186,6 +186,9 @@ public final class VmConfigParser {
     if (entropy != null && entropy.rateLimiter() != null) {
       entropy.rateLimiter().validate(source, "entropy.rate_limiter");
     }
+    if (config.balloon() != null) {
+      config.balloon().validate(config.machine(), source);
+    }
     SerialConfig serial = config.serial();
     if (serial != null && serial.rateLimiter() != null && !serial.rateLimiter().isNull()) {
       throw new ConfigException(

@@ -435,7 +435,6 @@ class VmConfigParserTest {
       value = {
         "network-interfaces|[{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}]",
         "vsock|{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}",
-        "balloon|{\"amount_mib\": 0, \"deflate_on_oom\": false}",
         "metrics|{\"metrics_path\": \"/tmp/metrics\"}",
         "mmds-config|{\"network_interfaces\": [\"eth0\"]}",
         "cpu-config|{\"cpuid_modifiers\": []}",

@@ -30,11 +30,17 @@ public final class TestDriver {
   static final int QUEUE_DEVICE_HIGH = 0x0a4;
   static final int CONFIG = 0x100;
 
-  // Where the queue and the buffers live in guest memory.
+  // Where queue 0 and the buffers live in guest memory.
   static final long DESCRIPTORS = 0x1000;
   static final long AVAILABLE = 0x2000;
   static final long USED = 0x3000;
   static final long HEAP = 0x10000;
+
+  /** The distance between the rings of consecutive queues; queue q starts at q times this. */
+  static final long QUEUE_STRIDE = 0x3000;
+
+  /** The most queues that fit below {@link #HEAP}. */
+  public static final int MAX_QUEUES = 5;
 
   /** One buffer of a chain to build. */
   public record Buffer(long address, int length, boolean writable) {}
@@ -45,8 +51,9 @@ public final class TestDriver {
   final GuestMemory memory;
   final MmioTransport transport;
   private int queueSize;
-  private int nextDescriptor;
-  private int availableIndex;
+  private int selected;
+  private int[] nextDescriptors = new int[1];
+  private int[] availableIndexes = new int[1];
   private long heapNext = HEAP;
 
   public TestDriver(GuestMemory memory, MmioTransport transport) {
@@ -62,8 +69,18 @@ public final class TestDriver {
     transport.write(offset, 4, value);
   }
 
+  /** Returns the InterruptStatus register: the reasons for the device's pending interrupt. */
+  public int interruptStatus() {
+    return read(INTERRUPT_STATUS);
+  }
+
+  /** Returns the device status register, {@code DEVICE_NEEDS_RESET} included. */
+  public int deviceStatus() {
+    return read(STATUS);
+  }
+
   /** Returns the 64 feature bits the device offers. */
-  long deviceFeatures() {
+  public long deviceFeatures() {
     write(DEVICE_FEATURES_SEL, 0);
     long low = Integer.toUnsignedLong(read(DEVICE_FEATURES));
     write(DEVICE_FEATURES_SEL, 1);
@@ -78,6 +95,22 @@ public final class TestDriver {
    * @throws IllegalStateException when the device rejects the features
    */
   public void start(long features, int size) {
+    start(features, size, 1);
+  }
+
+  /**
+   * Runs the initialization sequence of virtio 1.2, 3.1.1 with {@code queues} queues of {@code
+   * size} entries each, then selects queue 0 for {@link #submit} and the used-ring readers.
+   *
+   * @param features the features to accept, VIRTIO_F_VERSION_1 included
+   * @param queues the number of queues to make ready, 1 to {@link #MAX_QUEUES}
+   * @throws IllegalStateException when the device rejects the features
+   */
+  public void start(long features, int size, int queues) {
+    if (queues < 1 || queues > MAX_QUEUES || size > 256) {
+      throw new IllegalArgumentException(
+          "the test layout fits 1 to " + MAX_QUEUES + " queues of at most 256 entries");
+    }
     write(STATUS, 0);
     write(STATUS, VirtioSpec.STATUS_ACKNOWLEDGE);
     write(STATUS, VirtioSpec.STATUS_ACKNOWLEDGE | VirtioSpec.STATUS_DRIVER);
@@ -94,22 +127,47 @@ public final class TestDriver {
 
     memory.zero(DESCRIPTORS, HEAP - DESCRIPTORS);
     queueSize = size;
-    nextDescriptor = 0;
-    availableIndex = 0;
-    write(QUEUE_SEL, 0);
-    write(QUEUE_NUM, size);
-    write(QUEUE_DESC_LOW, DESCRIPTORS);
-    write(QUEUE_DESC_HIGH, 0);
-    write(QUEUE_DRIVER_LOW, AVAILABLE);
-    write(QUEUE_DRIVER_HIGH, 0);
-    write(QUEUE_DEVICE_LOW, USED);
-    write(QUEUE_DEVICE_HIGH, 0);
-    write(QUEUE_READY, 1);
+    selected = 0;
+    nextDescriptors = new int[queues];
+    availableIndexes = new int[queues];
+    for (int q = 0; q < queues; q++) {
+      long offset = QUEUE_STRIDE * q;
+      write(QUEUE_SEL, q);
+      write(QUEUE_NUM, size);
+      write(QUEUE_DESC_LOW, DESCRIPTORS + offset);
+      write(QUEUE_DESC_HIGH, 0);
+      write(QUEUE_DRIVER_LOW, AVAILABLE + offset);
+      write(QUEUE_DRIVER_HIGH, 0);
+      write(QUEUE_DEVICE_LOW, USED + offset);
+      write(QUEUE_DEVICE_HIGH, 0);
+      write(QUEUE_READY, 1);
+    }
     write(STATUS, status | VirtioSpec.STATUS_DRIVER_OK);
   }
 
+  /** Makes {@link #submit}, {@link #usedIndex} and {@link #used} work on queue {@code queue}. */
+  public void selectQueue(int queue) {
+    if (queue < 0 || queue >= nextDescriptors.length) {
+      throw new IllegalArgumentException(
+          "queue " + queue + " was not set up; start() made " + nextDescriptors.length);
+    }
+    selected = queue;
+  }
+
+  private long descriptors() {
+    return DESCRIPTORS + QUEUE_STRIDE * selected;
+  }
+
+  private long available() {
+    return AVAILABLE + QUEUE_STRIDE * selected;
+  }
+
+  private long usedRing() {
+    return USED + QUEUE_STRIDE * selected;
+  }
+
   /** Reserves {@code length} bytes of guest memory, 16-byte aligned, filled with {@code fill}. */
-  long allocate(int length, int fill) {
+  public long allocate(int length, int fill) {
     long address = heapNext;
     heapNext = (heapNext + length + 15) & ~15L;
     memory.slice(address, length).fill((byte) fill);
@@ -133,7 +191,7 @@ public final class TestDriver {
   }
 
   /** Allocates a device-readable data buffer holding {@code data}. */
-  Buffer readable(byte[] data) {
+  public Buffer readable(byte[] data) {
     long address = allocate(data.length, 0);
     memory.write(address, data);
     return new Buffer(address, data.length, false);
@@ -146,7 +204,7 @@ public final class TestDriver {
 
   /** Writes the buffers as a chain of consecutive descriptors and returns its head. */
   int chain(Buffer... buffers) {
-    int head = nextDescriptor;
+    int head = nextDescriptors[selected];
     for (int i = 0; i < buffers.length; i++) {
       int index = (head + i) % queueSize;
       boolean last = i == buffers.length - 1;
@@ -156,13 +214,13 @@ public final class TestDriver {
       writeDescriptor(
           index, buffers[i].address(), buffers[i].length(), flags, (index + 1) % queueSize);
     }
-    nextDescriptor = (head + buffers.length) % queueSize;
+    nextDescriptors[selected] = (head + buffers.length) % queueSize;
     return head;
   }
 
   /** Writes one descriptor table entry (virtio 1.2, 2.7.5) as given. */
   void writeDescriptor(int index, long address, int length, int flags, int next) {
-    long at = DESCRIPTORS + 16L * index;
+    long at = descriptors() + 16L * index;
     memory.writeU64(at, address);
     memory.writeU32(at + 8, length);
     memory.writeU16(at + 12, flags);
@@ -171,9 +229,10 @@ public final class TestDriver {
 
   /** Puts a chain head in the available ring and publishes it by advancing the index. */
   void publish(int head) {
-    memory.writeU16(AVAILABLE + 4 + 2L * (availableIndex % queueSize), head);
-    availableIndex = (availableIndex + 1) & 0xffff;
-    memory.writeU16(AVAILABLE + 2, availableIndex);
+    int index = availableIndexes[selected];
+    memory.writeU16(available() + 4 + 2L * (index % queueSize), head);
+    availableIndexes[selected] = (index + 1) & 0xffff;
+    memory.writeU16(available() + 2, availableIndexes[selected]);
   }
 
   /** Builds a chain and publishes it; returns its head. */
@@ -185,32 +244,32 @@ public final class TestDriver {
 
   /** Overwrites the available index, as a broken driver could. */
   void setAvailableIndex(int index) {
-    memory.writeU16(AVAILABLE + 2, index);
+    memory.writeU16(available() + 2, index);
   }
 
   /** Sets the available ring's flags, such as VIRTQ_AVAIL_F_NO_INTERRUPT. */
   void setAvailableFlags(int flags) {
-    memory.writeU16(AVAILABLE, flags);
+    memory.writeU16(available(), flags);
   }
 
   /** Sets used_event, the used index after which the driver wants an interrupt (2.7.10). */
   void setUsedEvent(int index) {
-    memory.writeU16(AVAILABLE + 4 + 2L * queueSize, index);
+    memory.writeU16(available() + 4 + 2L * queueSize, index);
   }
 
   /** Returns avail_event, which the device writes when VIRTIO_RING_F_EVENT_IDX is negotiated. */
   int availableEvent() {
-    return Short.toUnsignedInt(memory.readU16(USED + 4 + 8L * queueSize));
+    return Short.toUnsignedInt(memory.readU16(usedRing() + 4 + 8L * queueSize));
   }
 
   /** Returns the device's used index. */
   public int usedIndex() {
-    return Short.toUnsignedInt(memory.readU16(USED + 2));
+    return Short.toUnsignedInt(memory.readU16(usedRing() + 2));
   }
 
   /** Returns used ring element {@code i}, counted from the start. */
   public Used used(int i) {
-    long at = USED + 4 + 8L * (i % queueSize);
+    long at = usedRing() + 4 + 8L * (i % queueSize);
     return new Used(memory.readU32(at), memory.readU32(at + 4));
   }
 
