@@ -164,6 +164,12 @@ public final class MicroVm implements AutoCloseable {
         LOG.warn("vCPU {} did not stop within {} ms", vcpu.id(), VCPU_JOIN_MILLIS);
       }
     }
+    if (balloon != null) {
+      LOG.info(
+          "virtio-balloon: the guest inflated {} pages and deflated {}",
+          balloon.inflatedPages(),
+          balloon.deflatedPages());
+    }
     if (bootTimer != null && !bootTimer.fired()) {
       LOG.info(
           "Boot timer: the guest never wrote {} to 0x{}; its init must write it to report a"

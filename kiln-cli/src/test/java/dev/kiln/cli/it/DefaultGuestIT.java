@@ -156,6 +156,15 @@ class DefaultGuestIT {
     assertThat(Files.readAllBytes(data)).as("the read-only drive is unchanged").containsOnly(0);
   }
 
+  /** Returns the guest's MemTotal in KiB from its {@code kiln-guest: mem_kib=} line. */
+  private static long memKib(BootResult result) {
+    return result.stdout().stream()
+        .filter(line -> line.startsWith("kiln-guest: mem_kib="))
+        .mapToLong(line -> Long.parseLong(line.substring("kiln-guest: mem_kib=".length()).trim()))
+        .findFirst()
+        .orElse(Long.MAX_VALUE);
+  }
+
   /** Reads a file out of an ext4 image with debugfs from e2fsprogs. */
   private static String readFromExt4(Path image, String file)
       throws IOException, InterruptedException {
@@ -174,7 +183,7 @@ class DefaultGuestIT {
         boot(
             "vmlinux",
             2,
-            "\"balloon\": {\"amount_mib\": 0, \"deflate_on_oom\": true,"
+            "\"balloon\": {\"amount_mib\": 32, \"deflate_on_oom\": false,"
                 + " \"stats_polling_interval_s\": 1}, \"entropy\": {},");
     assertBootedToInit(result, 2);
     String all = BootResult.transcript(result.stdout(), result.stderr());
@@ -186,11 +195,13 @@ class DefaultGuestIT {
         .as(all)
         .anyMatch(line -> line.contains("virtio_mmio.device=4K@0xd0001000:5"));
     // The balloon takes the first slot, as in Firecracker, and the entropy device the second.
-    // NOTE: the default guest kernel has no CONFIG_VIRTIO_BALLOON, so this checks only that a VM
-    // with a balloon boots; no guest driver talks to the device.
     assertThat(result.stdout())
         .as(all)
         .anyMatch(line -> line.contains("virtio_mmio.device=4K@0xd0002000:6"));
+    // The guest's driver inflates the balloon to its 32 MiB target (8192 pages of 4 KiB) at
+    // boot, and without deflate_on_oom Linux takes those pages out of MemTotal.
+    assertThat(result.stderr()).as(all).contains("the guest inflated 8192 pages");
+    assertThat(memKib(result)).as(all).isLessThan((256 - 32) * 1024);
     assertThat(result.stderr()).as(all).contains("PVH boot");
     assertThat(result.stdout())
         .as(all)
