@@ -1,6 +1,6 @@
 package dev.kiln.vmm;
 
-/** The VM could not be built or started; the message says what failed and what to do. */
+/** The VM could not be built or started; the message names what failed and what to do. */
 public final class VmStartException extends Exception {
   /** Creates the exception with a message for the user. */
   public VmStartException(String message) {

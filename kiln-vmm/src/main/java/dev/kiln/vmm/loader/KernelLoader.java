@@ -8,8 +8,8 @@ import java.util.HexFormat;
 
 /**
  * Loads an x86_64 Linux kernel into guest memory and returns how to enter it. Two formats are
- * accepted, told apart by their magic numbers: an uncompressed ELF vmlinux, booted through PVH when
- * it has the Xen PHYS32_ENTRY note and through the Linux 64-bit boot protocol otherwise, and a
+ * accepted, distinguished by their magic numbers: an uncompressed ELF vmlinux, booted through PVH
+ * when it has the Xen PHYS32_ENTRY note and through the Linux 64-bit boot protocol otherwise, and a
  * bzImage, booted through the Linux 64-bit boot protocol.
  */
 public final class KernelLoader {

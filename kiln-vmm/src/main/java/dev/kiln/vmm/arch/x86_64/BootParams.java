@@ -71,7 +71,7 @@ public final class BootParams {
       List<E820Entry> memoryMap) {
     if (memoryMap.size() > E820_MAX_ENTRIES) {
       throw new IllegalArgumentException(
-          "the e820 map has " + memoryMap.size() + " entries; the zero page holds 128");
+          "too many e820 entries: " + memoryMap.size() + "; the zero page has room for 128");
     }
     long base = Layout.ZERO_PAGE_START;
     memory.zero(base, SIZE);

@@ -120,8 +120,8 @@ public final class CpuSetup {
 
   /**
    * Puts the boot vCPU in 32-bit protected mode without paging for PVH (xen docs/misc/pvh.pandoc):
-   * CR0 has only PE set, CR4 is clear, EBX holds the start info's address, RFLAGS has IF, TF and VM
-   * clear.
+   * CR0 has only PE set, CR4 is clear, EBX contains the start info's address, RFLAGS has IF, TF and
+   * VM clear.
    */
   public static void configurePvh(VcpuFd vcpu, long entry) throws SyscallException {
     Gdt gdt = Gdt.protectedMode();

@@ -58,7 +58,8 @@ public final class MpTable {
    */
   public static byte[] build(long address, int cpuCount) {
     if (cpuCount < 1 || cpuCount > MAX_CPUS) {
-      throw new IllegalArgumentException("an MP table holds 1 to 254 CPUs, not " + cpuCount);
+      throw new IllegalArgumentException(
+          "invalid CPU count " + cpuCount + ": an MP table lists 1 to 254 CPUs");
     }
     ByteBuffer b = ByteBuffer.allocate(size(cpuCount)).order(ByteOrder.LITTLE_ENDIAN);
     long tableAddress = address + FLOATING_POINTER_SIZE;

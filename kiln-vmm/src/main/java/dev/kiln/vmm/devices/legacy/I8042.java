@@ -40,8 +40,9 @@ public final class I8042 implements BusDevice {
   static final int COMMAND_BYTE_DEFAULT = 0x45; // keyboard interrupt, system flag, translation
 
   /**
-   * The most bytes waiting in the output buffer. A real controller holds one; a few more keep
-   * replies to quick command sequences, and the bound stops a guest from growing the queue.
+   * The maximum number of bytes waiting in the output buffer. A real controller holds one; a few
+   * more keep replies to quick command sequences, and the bound stops a guest from growing the
+   * queue.
    */
   static final int OUTPUT_CAPACITY = 16;
 

@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
  * The virtio-mmio transport, version 2 (virtio 1.2, 4.2.2): the register page through which the
  * driver discovers a device, negotiates features, sets up queues and drives the status state
  * machine. The device starts when the driver sets {@code DRIVER_OK} with {@code FEATURES_OK}
- * accepted and every queue it enabled valid; a driver that breaks these rules sees {@code
+ * accepted and every queue it enabled valid; a driver that breaks these rules gets {@code
  * DEVICE_NEEDS_RESET}, and the VMM carries on.
  *
  * <p>The transport calls the device's {@code activate} and {@code reset} with its own lock held,

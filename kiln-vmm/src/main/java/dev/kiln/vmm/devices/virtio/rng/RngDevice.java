@@ -26,7 +26,7 @@ public final class RngDevice implements VirtioDevice {
   private static final Logger LOG = LoggerFactory.getLogger(RngDevice.class);
   private static final int QUEUE_SIZE = 256;
 
-  /** The most bytes one request receives; larger buffers are filled up to this. */
+  /** The maximum number of bytes one request receives; larger buffers are filled up to this. */
   static final int MAX_REQUEST_BYTES = 64 * 1024;
 
   private static final int LOGGED_ERRORS = 10;

@@ -39,7 +39,7 @@ public final class TestDriver {
   /** The distance between the rings of consecutive queues; queue q starts at q times this. */
   static final long QUEUE_STRIDE = 0x3000;
 
-  /** The most queues that fit below {@link #HEAP}. */
+  /** The maximum number of queues that fit below {@link #HEAP}. */
   public static final int MAX_QUEUES = 5;
 
   /** One buffer of a chain to build. */
@@ -184,7 +184,8 @@ public final class TestDriver {
   }
 
   /**
-   * Allocates a device-writable status byte, set to 0xff so that a test sees whether it changed.
+   * Allocates a device-writable status byte, set to 0xff so that a test can check whether it
+   * changed.
    */
   Buffer status() {
     return new Buffer(allocate(1, 0xff), 1, true);
