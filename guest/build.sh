@@ -4,7 +4,8 @@
 # system with the same files.
 #
 # Inputs: linux-source-6.1, busybox-static, guest/linux/microvm-x86_64.config,
-# guest/linux/patches/*.patch, guest/initramfs/init and this script.
+# guest/linux/patches/*.patch, guest/initramfs/init, guest/tools/kiln-vsock.c
+# and this script.
 # Outputs: $KILN_CACHE/guest/{vmlinux,bzImage,initramfs.cpio.gz,rootfs.ext4,key}, where
 # key contains the SHA-256 of all inputs. A run whose inputs match the key does
 # nothing. See guest/README.md.
@@ -16,6 +17,7 @@ readonly SELF="$GUEST_SRC_DIR/build.sh"
 readonly FRAGMENT="$GUEST_SRC_DIR/linux/microvm-x86_64.config"
 readonly PATCH_DIR="$GUEST_SRC_DIR/linux/patches"
 readonly INIT_SCRIPT="$GUEST_SRC_DIR/initramfs/init"
+readonly VSOCK_TOOL_SOURCE="$GUEST_SRC_DIR/tools/kiln-vsock.c"
 
 readonly KILN_CACHE="${KILN_CACHE:-$HOME/.cache/kiln}"
 readonly OUT_DIR="$KILN_CACHE/guest"
@@ -106,12 +108,13 @@ kernel_key() {
 	} | sed "s|$GUEST_SRC_DIR/||" | sha256sum | cut -d' ' -f1
 }
 
-# Prints the SHA-256 of the initramfs's inputs: the busybox version, the
-# init script and this script.
+# Prints the SHA-256 of the initramfs's inputs: the busybox and C library
+# versions, the init script, the vsock test program and this script.
 initramfs_key() {
 	{
 		printf 'busybox-static %s\n' "$(package_version "$BUSYBOX_PACKAGE")"
-		sha256sum "$SELF" "$INIT_SCRIPT"
+		printf 'libc6-dev %s\n' "$(package_version libc6-dev)"
+		sha256sum "$SELF" "$INIT_SCRIPT" "$VSOCK_TOOL_SOURCE"
 	} | sed "s|$GUEST_SRC_DIR/||" | sha256sum | cut -d' ' -f1
 }
 
@@ -284,7 +287,7 @@ check_kernel_images() {
 # opens it for PID 1 before /init can mount devtmpfs), busybox and one
 # symlink per applet at the path busybox gives for it.
 initramfs_file_list() {
-	local path
+	local initramfs_dir=$1 path
 	cat <<EOF
 dir /bin 0755 0 0
 dir /sbin 0755 0 0
@@ -300,6 +303,7 @@ nod /dev/console 0600 0 0 c 5 1
 nod /dev/null 0666 0 0 c 1 3
 file /bin/busybox $BUSYBOX 0755 0 0
 file /init $INIT_SCRIPT 0755 0 0
+file /bin/kiln-vsock $initramfs_dir/kiln-vsock 0755 0 0
 EOF
 	"$BUSYBOX" --list-full | sort | while IFS= read -r path; do
 		[[ $path == bin/busybox ]] && continue
@@ -328,6 +332,7 @@ build_rootfs() {
 	chmod 1777 "$stage/tmp"
 	chmod 0700 "$stage/root"
 	cp "$BUSYBOX" "$stage/bin/busybox"
+	cp "$initramfs_dir/kiln-vsock" "$stage/bin/kiln-vsock"
 	"$BUSYBOX" --list-full | while IFS= read -r path; do
 		[[ $path == bin/busybox ]] && continue
 		ln -sf /bin/busybox "$stage/$path"
@@ -356,7 +361,9 @@ build_initramfs() {
 	: >"$log_file"
 	run_logged "$log_file" "compiling gen_init_cpio" \
 		cc -O2 -o "$initramfs_dir/gen_init_cpio" "$kernel_dir/usr/gen_init_cpio.c"
-	initramfs_file_list >"$initramfs_dir/files.txt"
+	run_logged "$log_file" "compiling ${VSOCK_TOOL_SOURCE#"$GUEST_SRC_DIR"/}" \
+		cc -static -O2 -Wall -o "$initramfs_dir/kiln-vsock" "$VSOCK_TOOL_SOURCE"
+	initramfs_file_list "$initramfs_dir" >"$initramfs_dir/files.txt"
 	run_logged "$log_file" "gen_init_cpio" write_compressed_cpio "$initramfs_dir"
 	local listing
 	run_logged "$log_file" "building rootfs.ext4" build_rootfs "$initramfs_dir"
