@@ -8,7 +8,9 @@ import picocli.CommandLine.Option;
 @Command(
     name = "kiln",
     sortOptions = false,
-    description = "Runs a microVM on KVM from a Firecracker configuration file.",
+    description =
+        "Runs a microVM on KVM, configured through Firecracker's REST API on a Unix socket"
+            + " or from a Firecracker configuration file.",
     mixinStandardHelpOptions = false)
 final class KilnCommand {
   /** The id Firecracker uses when none is given. */
@@ -23,11 +25,43 @@ final class KilnCommand {
   @Option(names = "--no-api", description = "Do not start the API server; needs --config-file.")
   boolean noApi;
 
+  /** Firecracker's default API socket path. */
+  static final String DEFAULT_API_SOCKET = "/run/firecracker.socket";
+
+  /** Firecracker's default limit on an API request body, and on the MMDS data store. */
+  static final long DEFAULT_PAYLOAD_LIMIT = 51200;
+
   @Option(
       names = "--api-sock",
       paramLabel = "PATH",
-      description = "Unix socket for the API server (not available yet; use --no-api).")
+      description = "Unix socket the API server listens on. Default: ${DEFAULT-VALUE}.",
+      defaultValue = DEFAULT_API_SOCKET)
   Path apiSocket;
+
+  @Option(
+      names = "--http-api-max-payload-size",
+      paramLabel = "BYTES",
+      description = "Largest API request body accepted. Default: ${DEFAULT-VALUE}.",
+      defaultValue = "51200")
+  long httpApiMaxPayloadSize;
+
+  @Option(
+      names = "--mmds-size-limit",
+      paramLabel = "BYTES",
+      description = "Largest MMDS data store. Default: the API payload limit.")
+  Long mmdsSizeLimit;
+
+  @Option(
+      names = "--metadata",
+      paramLabel = "FILE",
+      description = "JSON file whose object becomes the MMDS data store at start.")
+  Path metadata;
+
+  @Option(
+      names = "--metrics-path",
+      paramLabel = "PATH",
+      description = "File or named pipe that receives a JSON metrics object every 60 s.")
+  String metricsPath;
 
   @Option(
       names = "--id",

@@ -1,27 +1,24 @@
 package dev.kiln.cli;
 
-import dev.kiln.cli.logging.LogFiles;
+import dev.kiln.api.ApiController;
+import dev.kiln.api.http.HttpConnection;
+import dev.kiln.api.http.HttpServer;
 import dev.kiln.cli.logging.LogSetup;
 import dev.kiln.sys.Terminal;
 import dev.kiln.vmm.MicroVm;
 import dev.kiln.vmm.VmExit;
-import dev.kiln.vmm.VmOptions;
 import dev.kiln.vmm.VmStartException;
 import dev.kiln.vmm.config.ConfigException;
-import dev.kiln.vmm.config.LoggerConfig;
-import dev.kiln.vmm.config.SerialConfig;
 import dev.kiln.vmm.config.VmConfig;
 import dev.kiln.vmm.config.VmConfigParser;
 import dev.kiln.vmm.devices.legacy.ProcessCpuTime;
-import java.io.FileDescriptor;
-import java.io.FileInputStream;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.file.Path;
+import java.nio.file.Files;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -37,6 +34,12 @@ public final class Main {
   private static final String[] STOP_SIGNALS = {"TERM", "INT", "HUP"};
 
   private static final Pattern ID_PATTERN = Pattern.compile("[A-Za-z0-9-]{1,64}");
+
+  /** The longest request line and headers the API server reads. */
+  private static final int API_MAX_HEAD_BYTES = 8192;
+
+  /** How long a client may take to send a request it has started. */
+  private static final long API_REQUEST_TIMEOUT_MILLIS = 10_000;
 
   // Errors go to standard error once: as a log line when logs go there, else as a plain line.
   private static boolean logsOnStandardError = true;
@@ -112,36 +115,11 @@ public final class Main {
     Logger log = LoggerFactory.getLogger(Main.class);
     log.info("Running Kiln v{}", version());
 
-    VmConfig config;
-    try {
-      config = VmConfigParser.parseFile(command.configFile);
-      if (config.logger() != null) {
-        LogSetup.Settings merged = merge(cliLogging, config.logger());
-        LogSetup.apply(merged);
-        logsOnStandardError = merged.logPath() == null && !"off".equalsIgnoreCase(merged.level());
-      }
-    } catch (ConfigException e) {
-      return fail(log, err, e.getMessage(), ExitCodes.BAD_CONFIGURATION);
-    } catch (IOException | IllegalArgumentException e) {
-      return fail(
-          log, err, "cannot set up logging: " + e.getMessage(), ExitCodes.BAD_CONFIGURATION);
-    }
-
-    OutputStream serialOut;
-    try {
-      serialOut = serialOutput(config.serial(), out);
-    } catch (IOException e) {
-      return fail(
-          log, err, "cannot open serial_out_path: " + e.getMessage(), ExitCodes.BAD_CONFIGURATION);
-    }
-    VmOptions options =
-        new VmOptions(
-            command.id, command.bootTimer, serialOut, serialInput(), startNanos, startCpuNanos);
-
-    // A stop signal during setup is kept and acted on once the VM exists (or not at all when
-    // setup fails), so that it ends Kiln with status 0 and a log line like one while running.
+    // A stop signal that comes before the VM runs is kept and acted on once it does (or ends the
+    // wait for InstanceStart), so it ends Kiln with status 0 and a log line like one while running.
     AtomicReference<String> earlyStop = new AtomicReference<>();
     AtomicReference<MicroVm> running = new AtomicReference<>();
+    CompletableFuture<MicroVm> started = new CompletableFuture<>();
     for (String name : STOP_SIGNALS) {
       Signal.handle(
           new Signal(name),
@@ -152,16 +130,119 @@ public final class Main {
                   new VmExit(VmExit.Reason.SIGNAL, "received SIG" + signal.getName()));
             } else {
               earlyStop.compareAndSet(null, signal.getName());
+              started.complete(null);
             }
           });
     }
-    MicroVm vm;
+
+    VmHost host = new VmHost(cliLogging, command, startNanos, startCpuNanos, started);
+    if (command.metricsPath != null) {
+      try {
+        host.configureMetrics(command.metricsPath);
+      } catch (IOException e) {
+        return fail(
+            log,
+            err,
+            "cannot open --metrics-path " + command.metricsPath + ": " + e.getMessage(),
+            ExitCodes.ARG_PARSING);
+      }
+    }
+    HttpServer server = null;
+    ApiController api = null;
+    if (!command.noApi) {
+      long mmdsLimit =
+          command.mmdsSizeLimit != null ? command.mmdsSizeLimit : command.httpApiMaxPayloadSize;
+      api = new ApiController(command.id, version(), host, mmdsLimit);
+      if (command.metadata != null) {
+        try {
+          api.loadMetadata(Files.readString(command.metadata), command.metadata.toString());
+        } catch (IOException | ConfigException e) {
+          return fail(log, err, "cannot load --metadata: " + e.getMessage(), ExitCodes.ARG_PARSING);
+        }
+      }
+      try {
+        server =
+            HttpServer.start(
+                command.apiSocket,
+                api,
+                new HttpConnection.Limits(
+                    API_MAX_HEAD_BYTES, command.httpApiMaxPayloadSize, API_REQUEST_TIMEOUT_MILLIS));
+      } catch (IOException e) {
+        return fail(log, err, e.getMessage(), ExitCodes.GENERIC_ERROR);
+      }
+      log.info("API server listening on {}", command.apiSocket);
+    }
     try {
-      vm = MicroVm.create(config, options);
-    } catch (VmStartException e) {
-      // Firecracker ends with its bad-configuration status whenever a VM from --config-file
-      // cannot be built: a missing kernel as much as an invalid field.
-      return fail(log, err, e.getMessage(), ExitCodes.BAD_CONFIGURATION);
+      return runUntilExit(command, log, err, host, api, earlyStop, running, started);
+    } finally {
+      if (server != null) {
+        server.close();
+      }
+      host.close();
+    }
+  }
+
+  /**
+   * Starts the VM from the config file or waits for InstanceStart, runs it and returns the status.
+   */
+  private static int runUntilExit(
+      KilnCommand command,
+      Logger log,
+      PrintStream err,
+      VmHost host,
+      ApiController api,
+      AtomicReference<String> earlyStop,
+      AtomicReference<MicroVm> running,
+      CompletableFuture<MicroVm> started) {
+    MicroVm vm;
+    if (command.configFile != null) {
+      VmConfig config;
+      try {
+        String json = VmConfigParser.readFile(command.configFile);
+        config = VmConfigParser.parse(json, command.configFile.toString());
+        if (config.logger() != null) {
+          host.configureLogger(config.logger());
+          logsOnStandardError = host.logsOnStandardError();
+        }
+        if (config.metrics() != null && config.metrics().metricsPath() != null) {
+          host.configureMetrics(config.metrics().metricsPath());
+        }
+        if (api != null) {
+          api.loadConfigFile(json);
+        }
+      } catch (ConfigException e) {
+        return fail(log, err, e.getMessage(), ExitCodes.BAD_CONFIGURATION);
+      } catch (IOException | IllegalArgumentException e) {
+        return fail(
+            log,
+            err,
+            "cannot set up logging or metrics: " + e.getMessage(),
+            ExitCodes.BAD_CONFIGURATION);
+      }
+      try {
+        vm = host.startVm(config);
+      } catch (VmStartException e) {
+        // Firecracker ends with its bad-configuration status whenever a VM from --config-file
+        // cannot be built: a missing kernel as much as an invalid field.
+        return fail(log, err, e.getMessage(), ExitCodes.BAD_CONFIGURATION);
+      }
+      if (api != null) {
+        api.started(vm);
+      }
+    } else {
+      try {
+        vm = started.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return ExitCodes.OK;
+      } catch (ExecutionException e) {
+        return fail(
+            log, err, "waiting for InstanceStart failed: " + e.getCause(), ExitCodes.GENERIC_ERROR);
+      }
+      if (vm == null) {
+        log.info("Stopped before the VM started: received SIG{}", earlyStop.get());
+        return ExitCodes.OK;
+      }
     }
     running.set(vm);
     if (earlyStop.get() != null) {
@@ -173,6 +254,7 @@ public final class Main {
     if (terminal != null) {
       Runtime.getRuntime().addShutdownHook(new Thread(terminal::restore));
     }
+    host.startPeriodicMetrics(vm);
     VmExit exit;
     try {
       exit = vm.run();
@@ -184,7 +266,9 @@ public final class Main {
         terminal.restore();
       }
     }
+    host.flushMetricsQuietly();
     vm.close();
+    logsOnStandardError = host.logsOnStandardError() && logsOnStandardError;
     if (exit.exitStatus() == ExitCodes.OK) {
       log.info("VM {} stopped: {}", command.id, exit.detail());
     } else {
@@ -200,8 +284,15 @@ public final class Main {
     if (command.noApi && command.configFile == null) {
       return "--no-api needs --config-file: without the API the VM must come from a file";
     }
-    if (!command.noApi) {
-      return "the API server is not available yet; run kiln --no-api --config-file FILE";
+    if (command.httpApiMaxPayloadSize < 1) {
+      return "--http-api-max-payload-size "
+          + command.httpApiMaxPayloadSize
+          + " is too small; give a positive number of bytes";
+    }
+    if (command.mmdsSizeLimit != null && command.mmdsSizeLimit < 1) {
+      return "--mmds-size-limit "
+          + command.mmdsSizeLimit
+          + " is too small; give a positive number of bytes";
     }
     return null;
   }
@@ -212,41 +303,6 @@ public final class Main {
     return settings.logPath() == null
         && !"off".equalsIgnoreCase(settings.level())
         && (settings.module() == null || settings.module().isEmpty());
-  }
-
-  private static LogSetup.Settings merge(LogSetup.Settings cli, LoggerConfig file) {
-    return new LogSetup.Settings(
-        cli.instanceId(),
-        file.logPath() != null ? file.logPath() : cli.logPath(),
-        file.level() != null ? file.level() : cli.level(),
-        file.showLevel() != null ? file.showLevel() : cli.showLevel(),
-        file.showLogOrigin() != null ? file.showLogOrigin() : cli.showOrigin(),
-        file.module() != null ? file.module() : cli.module());
-  }
-
-  private static OutputStream serialOutput(SerialConfig serial, PrintStream out)
-      throws IOException {
-    if (serial != null && serial.serialOutPath() != null) {
-      return LogFiles.openForAppend(serial.serialOutPath());
-    }
-    return new FileOutputStream(FileDescriptor.out);
-  }
-
-  /**
-   * Returns standard input for the guest's serial port, or null when there is none. When Kiln
-   * starts with standard input closed, the JVM's first opened file takes descriptor 0; its bytes
-   * must not reach the guest.
-   */
-  private static InputStream serialInput() {
-    try {
-      Path target = Path.of("/proc/self/fd/0").toRealPath();
-      if (target.startsWith(Path.of(System.getProperty("java.home")).toRealPath())) {
-        return null;
-      }
-    } catch (IOException | RuntimeException e) {
-      // No /proc or a descriptor that does not resolve: use it as it is.
-    }
-    return new FileInputStream(FileDescriptor.in);
   }
 
   private static int fail(Logger log, PrintStream err, String message, int status) {

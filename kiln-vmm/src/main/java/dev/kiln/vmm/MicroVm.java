@@ -52,7 +52,9 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Function;
@@ -68,6 +70,7 @@ public final class MicroVm implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MicroVm.class);
   private static final int RNG_SEED_BYTES = 32;
   private static final long VCPU_JOIN_MILLIS = 2000;
+  private static final long PAUSE_WAIT_MILLIS = 1000;
 
   private final String id;
   private final GuestMemory memory;
@@ -87,6 +90,8 @@ public final class MicroVm implements AutoCloseable {
   private final StatsPoller statsPoller;
   private final List<RateLimiter> rateLimiters;
   private final BootTimer bootTimer;
+  private final I8042 i8042;
+  private final EventFd keyboardInterrupt;
 
   private MicroVm(Builder b) {
     this.id = b.options.id();
@@ -107,6 +112,8 @@ public final class MicroVm implements AutoCloseable {
     this.statsPoller = b.statsPoller;
     this.rateLimiters = List.copyOf(b.rateLimiters);
     this.bootTimer = b.bootTimer;
+    this.i8042 = b.i8042;
+    this.keyboardInterrupt = b.keyboardInterrupt;
   }
 
   /**
@@ -186,6 +193,82 @@ public final class MicroVm implements AutoCloseable {
     return result;
   }
 
+  /**
+   * Pauses the VM: every vCPU leaves {@code KVM_RUN} and waits, and the device thread stops
+   * processing queues. Returns once all of them have stopped.
+   *
+   * @throws IllegalStateException when a vCPU or the device thread does not stop within a second
+   */
+  public synchronized void pause() {
+    try {
+      for (Vcpu vcpu : vcpus) {
+        vcpu.pause();
+      }
+      for (Vcpu vcpu : vcpus) {
+        if (!vcpu.awaitPaused(PAUSE_WAIT_MILLIS)) {
+          throw new IllegalStateException("vCPU " + vcpu.id() + " did not pause within a second");
+        }
+      }
+      if (!eventLoop.pause(PAUSE_WAIT_MILLIS)) {
+        throw new IllegalStateException("the device thread did not pause within a second");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while pausing the VM", e);
+    } catch (SyscallException e) {
+      throw new IllegalStateException("pausing the device thread failed: " + e.getMessage(), e);
+    }
+    LOG.info("VM {} paused", id);
+  }
+
+  /** Resumes a paused VM where it stopped; does nothing to a running one. */
+  public synchronized void resume() {
+    eventLoop.resume();
+    for (Vcpu vcpu : vcpus) {
+      vcpu.resume();
+    }
+    LOG.info("VM {} resumed", id);
+  }
+
+  /** Presses Ctrl-Alt-Del on the guest's keyboard controller. */
+  public void sendCtrlAltDel() {
+    i8042.sendCtrlAltDel();
+  }
+
+  /**
+   * Changes a drive of the running VM: points it at another backing file, as Kata Containers does
+   * to hot-plug a disk into a placeholder drive, and replaces its rate limiter.
+   *
+   * @param path the new backing file, or null to keep the current one
+   * @param limiter the new rate limiter, or null to keep the current one
+   * @throws IOException when there is no such drive or the file cannot be opened
+   */
+  public synchronized void updateDrive(String driveId, String path, RateLimiterConfig limiter)
+      throws IOException {
+    blockDevices.stream()
+        .filter(d -> d.driveId().equals(driveId))
+        .findFirst()
+        .orElseThrow(() -> new IOException("there is no drive " + driveId));
+    // Swapping the backing file and the limiter of a running drive comes with the Async engine
+    // work on BlockDevice.
+    throw new IOException("changing drive " + driveId + " of a running VM is not supported yet");
+  }
+
+  /**
+   * Returns the device counters by Firecracker's metrics section name: {@code block_<drive id>} for
+   * each drive and {@code balloon}. Each call reads the counters anew.
+   */
+  public Map<String, Map<String, Long>> deviceMetrics() {
+    Map<String, Map<String, Long>> sections = new LinkedHashMap<>();
+    for (BlockDevice device : blockDevices) {
+      sections.put("block_" + device.driveId(), device.metrics().snapshot());
+    }
+    if (balloon != null) {
+      sections.put("balloon", balloon.metrics().snapshot());
+    }
+    return sections;
+  }
+
   /** Returns the balloon device, or null when the configuration has no {@code balloon} section. */
   public BalloonDevice balloon() {
     return balloon;
@@ -208,6 +291,7 @@ public final class MicroVm implements AutoCloseable {
         vcpu.fd().close();
       }
       serialInterrupt.close();
+      keyboardInterrupt.close();
       eventLoop.close();
       virtio.close();
       for (BlockDevice device : blockDevices) {
@@ -268,6 +352,8 @@ public final class MicroVm implements AutoCloseable {
     private final List<RateLimiter> rateLimiters = new ArrayList<>();
     private final List<RateLimiterTimer> rateLimiterTimers = new ArrayList<>();
     private BootTimer bootTimer;
+    private I8042 i8042;
+    private EventFd keyboardInterrupt;
     private String rootArguments = "";
 
     Builder(VmConfig config, VmOptions options) {
@@ -500,13 +586,22 @@ public final class MicroVm implements AutoCloseable {
               },
               options.serialOut());
       pio.attach(0x3f8, Serial.PORT_COUNT, serial);
-      pio.attach(
-          I8042.DATA_PORT,
-          I8042.PORT_SPAN,
+      keyboardInterrupt = new EventFd();
+      vm.registerIrqfd(keyboardInterrupt.fd(), Layout.KEYBOARD_IRQ);
+      EventFd keyboardLine = keyboardInterrupt;
+      i8042 =
           new I8042(
               () ->
                   exit.complete(
-                      new VmExit(VmExit.Reason.GUEST_RESET, "guest reset through the i8042"))));
+                      new VmExit(VmExit.Reason.GUEST_RESET, "guest reset through the i8042")),
+              () -> {
+                try {
+                  keyboardLine.signal();
+                } catch (SyscallException e) {
+                  LOG.warn("Keyboard interrupt failed: {}", e.getMessage());
+                }
+              });
+      pio.attach(I8042.DATA_PORT, I8042.PORT_SPAN, i8042);
       pio.attach(Rtc.INDEX_PORT, Rtc.PORT_COUNT, new Rtc(Clock.systemUTC()));
       if (options.bootTimer()) {
         bootTimer = new BootTimer(options.startNanos(), options.startCpuNanos());
@@ -557,6 +652,9 @@ public final class MicroVm implements AutoCloseable {
         }
         if (serialInterrupt != null) {
           serialInterrupt.close();
+        }
+        if (keyboardInterrupt != null) {
+          keyboardInterrupt.close();
         }
         if (eventLoop != null) {
           eventLoop.close();

@@ -21,7 +21,7 @@ public record VmConfig(
     @JsonProperty("vsock") JsonNode vsock,
     @JsonProperty("balloon") BalloonConfig balloon,
     @JsonProperty("entropy") EntropyConfig entropy,
-    @JsonProperty("metrics") JsonNode metrics,
+    @JsonProperty("metrics") MetricsConfig metrics,
     @JsonProperty("mmds-config") JsonNode mmdsConfig,
     @JsonProperty("cpu-config") JsonNode cpuConfig,
     @JsonProperty("memory-hotplug") JsonNode memoryHotplug,
@@ -42,8 +42,6 @@ public record VmConfig(
     Map<String, JsonNode> sections = new LinkedHashMap<>();
     sections.put("network-interfaces", networkInterfaces);
     sections.put("vsock", vsock);
-    sections.put("metrics", metrics);
-    sections.put("mmds-config", mmdsConfig);
     sections.put("cpu-config", cpuConfig);
     sections.put("memory-hotplug", memoryHotplug);
     sections.put("pmem", pmem);

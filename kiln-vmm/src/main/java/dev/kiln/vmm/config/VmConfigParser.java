@@ -59,6 +59,11 @@ public final class VmConfigParser {
 
   /** Reads, parses and validates a configuration file. */
   public static VmConfig parseFile(Path path) throws ConfigException {
+    return parse(readFile(path), path.toString());
+  }
+
+  /** Reads a configuration file's text, refusing what is not a regular file or is too large. */
+  public static String readFile(Path path) throws ConfigException {
     String json;
     try {
       if (Files.exists(path) && !Files.isRegularFile(path)) {
@@ -77,7 +82,7 @@ public final class VmConfigParser {
     } catch (IOException e) {
       throw new ConfigException("cannot read config file " + path + ": " + e.getMessage(), e);
     }
-    return parse(json, path.toString());
+    return json;
   }
 
   /**
@@ -86,12 +91,42 @@ public final class VmConfigParser {
    * @param source where the text came from, for messages
    */
   public static VmConfig parse(String json, String source) throws ConfigException {
-    VmConfig config;
+    if (json.isBlank()) {
+      throw new ConfigException("config file " + source + " is empty");
+    }
+    VmConfig config = read(json, VmConfig.class, source);
+    if (config == null) {
+      throw new ConfigException(source + ": the configuration must be a JSON object, not null");
+    }
+    validate(config, source);
+    return config;
+  }
+
+  /**
+   * Parses and validates a configuration that may still lack its boot source, as the API holds it
+   * before the VM starts.
+   */
+  public static VmConfig parsePartial(String json, String source) throws ConfigException {
+    VmConfig config = read(json, VmConfig.class, source);
+    if (config == null) {
+      throw new ConfigException(source + ": the configuration must be a JSON object, not null");
+    }
+    validateSections(config, source);
+    return config;
+  }
+
+  /**
+   * Parses JSON text into {@code type} with the same strict rules and messages as a configuration
+   * file: unknown fields and wrong types are errors naming the field.
+   *
+   * @param source where the text came from, for messages
+   */
+  public static <T> T read(String json, Class<T> type, String source) throws ConfigException {
     try {
       if (json.isBlank()) {
-        throw new ConfigException("config file " + source + " is empty");
+        throw new ConfigException(source + ": the JSON text is empty; send a JSON object");
       }
-      config = MAPPER.readValue(json, VmConfig.class);
+      return MAPPER.readValue(json, type);
     } catch (UnrecognizedPropertyException e) {
       throw new ConfigException(
           String.format(
@@ -140,14 +175,18 @@ public final class VmConfigParser {
     } catch (JsonProcessingException e) {
       throw syntaxError(source, e);
     }
-    if (config == null) {
-      throw new ConfigException(source + ": the configuration must be a JSON object, not null");
-    }
-    validate(config, source);
-    return config;
   }
 
   private static void validate(VmConfig config, String source) throws ConfigException {
+    BootSourceConfig boot = config.bootSource();
+    if (boot == null) {
+      throw new ConfigException(
+          source + ": missing `boot-source`; add {\"kernel_image_path\": \"...\"}");
+    }
+    validateSections(config, source);
+  }
+
+  private static void validateSections(VmConfig config, String source) throws ConfigException {
     for (Map.Entry<String, JsonNode> section : config.unsupportedSections().entrySet()) {
       JsonNode value = section.getValue();
       boolean empty = value == null || value.isNull() || (value.isArray() && value.isEmpty());
@@ -160,10 +199,15 @@ public final class VmConfigParser {
       }
     }
     BootSourceConfig boot = config.bootSource();
-    if (boot == null) {
-      throw new ConfigException(
-          source + ": missing `boot-source`; add {\"kernel_image_path\": \"...\"}");
+    if (boot != null) {
+      validateBootSource(boot, source);
     }
+    validateRest(config, source);
+  }
+
+  /** Checks a boot source: a kernel path is required, paths and boot_args must be usable. */
+  public static void validateBootSource(BootSourceConfig boot, String source)
+      throws ConfigException {
     if (boot.kernelImagePath() == null || boot.kernelImagePath().isEmpty()) {
       throw new ConfigException(
           source + ": missing `boot-source.kernel_image_path`; give the path to a kernel image");
@@ -171,6 +215,9 @@ public final class VmConfigParser {
     checkPath(boot.kernelImagePath(), "boot-source.kernel_image_path", source);
     checkPath(boot.initrdPath(), "boot-source.initrd_path", source);
     checkBootArgs(boot.bootArgs(), source);
+  }
+
+  private static void validateRest(VmConfig config, String source) throws ConfigException {
     validateMachine(config.machine(), source);
     LoggerConfig logger = config.logger();
     if (logger != null
@@ -188,6 +235,11 @@ public final class VmConfigParser {
     }
     if (config.balloon() != null) {
       config.balloon().validate(config.machine(), source);
+    }
+    MetricsConfig metrics = config.metrics();
+    if (metrics != null && (metrics.metricsPath() == null || metrics.metricsPath().isEmpty())) {
+      throw new ConfigException(
+          source + ": missing `metrics.metrics_path`; give a file or named pipe");
     }
     SerialConfig serial = config.serial();
     if (serial != null && serial.rateLimiter() != null && !serial.rateLimiter().isNull()) {

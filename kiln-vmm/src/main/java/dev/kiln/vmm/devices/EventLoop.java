@@ -18,9 +18,14 @@ public final class EventLoop implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(EventLoop.class);
   private static final int LOGGED_FAILURES = 10;
   private static final long STOP_TOKEN = -1;
+  private static final long PAUSE_TOKEN = -2;
 
   private final Epoll epoll;
   private final EventFd stop;
+  private final EventFd pauseSignal;
+  private final Object pauseLock = new Object();
+  private boolean pauseRequested; // guarded by pauseLock
+  private boolean parked; // guarded by pauseLock
   private final Map<Long, Runnable> handlers = new ConcurrentHashMap<>();
   private final AtomicLong nextToken = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
@@ -32,6 +37,59 @@ public final class EventLoop implements AutoCloseable {
     this.epoll = new Epoll();
     this.stop = new EventFd();
     epoll.add(stop.fd(), Epoll.EPOLLIN, STOP_TOKEN);
+    this.pauseSignal = new EventFd();
+    epoll.add(pauseSignal.fd(), Epoll.EPOLLIN, PAUSE_TOKEN);
+  }
+
+  /**
+   * Makes the loop thread stop calling handlers until {@link #resume}, and waits up to {@code
+   * millis} for it to get there. Events that arrive meanwhile wait in epoll.
+   *
+   * @return true when the loop is parked (or not running)
+   */
+  public boolean pause(long millis) throws SyscallException, InterruptedException {
+    long deadline = System.nanoTime() + millis * 1_000_000;
+    synchronized (pauseLock) {
+      pauseRequested = true;
+      pauseSignal.signal();
+      while (!parked && running) {
+        long left = (deadline - System.nanoTime()) / 1_000_000;
+        if (left <= 0) {
+          return false;
+        }
+        pauseLock.wait(left);
+      }
+      return true;
+    }
+  }
+
+  /** Lets a paused loop call handlers again. */
+  public void resume() {
+    synchronized (pauseLock) {
+      pauseRequested = false;
+      pauseLock.notifyAll();
+    }
+  }
+
+  private void park() {
+    try {
+      pauseSignal.drain();
+    } catch (SyscallException e) {
+      LOG.warn("Draining the pause signal failed: {}", e.getMessage());
+    }
+    synchronized (pauseLock) {
+      parked = true;
+      pauseLock.notifyAll();
+      try {
+        while (pauseRequested && running) {
+          pauseLock.wait();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        parked = false;
+      }
+    }
   }
 
   /**
@@ -80,6 +138,10 @@ public final class EventLoop implements AutoCloseable {
       running = false;
       return;
     }
+    if (ready.token() == PAUSE_TOKEN) {
+      park();
+      return;
+    }
     Runnable handler = handlers.get(ready.token());
     if (handler == null) {
       return;
@@ -103,6 +165,9 @@ public final class EventLoop implements AutoCloseable {
   @Override
   public void close() throws SyscallException {
     running = false;
+    synchronized (pauseLock) {
+      pauseLock.notifyAll();
+    }
     stop.signal();
     if (thread != null) {
       try {
@@ -113,5 +178,6 @@ public final class EventLoop implements AutoCloseable {
     }
     epoll.close();
     stop.close();
+    pauseSignal.close();
   }
 }

@@ -42,6 +42,9 @@ public final class Vcpu {
   private final ConcurrentHashMap<String, Boolean> completedKinds = new ConcurrentHashMap<>();
 
   private volatile boolean stopping;
+  private volatile boolean pauseRequested;
+  private boolean paused; // guarded by pauseLock
+  private final Object pauseLock = new Object();
   private volatile long pthread;
   private Thread thread;
 
@@ -85,6 +88,48 @@ public final class Vcpu {
    */
   public void stop() {
     stopping = true;
+    synchronized (pauseLock) {
+      pauseLock.notifyAll();
+    }
+    kick();
+  }
+
+  /**
+   * Asks the vCPU to leave {@code KVM_RUN} and wait; {@link #awaitPaused} tells when it does. The
+   * vCPU keeps its state in KVM and continues where it stopped after {@link #resume}.
+   */
+  public void pause() {
+    pauseRequested = true;
+    kick();
+  }
+
+  /**
+   * Waits up to {@code millis} until the vCPU has left {@code KVM_RUN} after {@link #pause}, or has
+   * stopped; returns true when it has.
+   */
+  public boolean awaitPaused(long millis) throws InterruptedException {
+    long deadline = System.nanoTime() + millis * 1_000_000;
+    synchronized (pauseLock) {
+      while (!paused && thread != null && thread.isAlive()) {
+        long left = (deadline - System.nanoTime()) / 1_000_000;
+        if (left <= 0) {
+          return false;
+        }
+        pauseLock.wait(left);
+      }
+    }
+    return true;
+  }
+
+  /** Lets a paused vCPU run again. */
+  public void resume() {
+    synchronized (pauseLock) {
+      pauseRequested = false;
+      pauseLock.notifyAll();
+    }
+  }
+
+  private void kick() {
     fd.runArea().setImmediateExit(true);
     long target = pthread;
     if (target != 0) {
@@ -111,6 +156,9 @@ public final class Vcpu {
     try {
       ThreadKick.install();
       while (!stopping) {
+        if (pauseRequested && !waitWhilePaused()) {
+          break;
+        }
         if (!fd.run()) {
           continue; // interrupted; the loop condition decides
         }
@@ -125,6 +173,33 @@ public final class Vcpu {
       exits.requestExit(
           new VmExit(VmExit.Reason.VCPU_FAILURE, "vCPU " + fd.id() + " failed: " + e));
       throw e;
+    }
+  }
+
+  /**
+   * Waits on this vCPU's thread until {@link #resume} or {@link #stop}; returns false when the vCPU
+   * must stop.
+   */
+  private boolean waitWhilePaused() {
+    synchronized (pauseLock) {
+      paused = true;
+      pauseLock.notifyAll();
+      try {
+        while (pauseRequested && !stopping) {
+          pauseLock.wait();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      } finally {
+        paused = false;
+      }
+      if (stopping) {
+        return false;
+      }
+      // Cleared here, on the vCPU's own thread, so a stop() that sets it again is never lost.
+      fd.runArea().setImmediateExit(false);
+      return !stopping;
     }
   }
 

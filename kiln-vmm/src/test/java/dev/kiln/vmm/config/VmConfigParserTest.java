@@ -435,8 +435,6 @@ class VmConfigParserTest {
       value = {
         "network-interfaces|[{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}]",
         "vsock|{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}",
-        "metrics|{\"metrics_path\": \"/tmp/metrics\"}",
-        "mmds-config|{\"network_interfaces\": [\"eth0\"]}",
         "cpu-config|{\"cpuid_modifiers\": []}",
         "memory-hotplug|{\"total_size_mib\": 1024}",
         "pmem|[{\"id\": \"pmem0\", \"path_on_host\": \"/tmp/pmem\"}]",
@@ -444,6 +442,28 @@ class VmConfigParserTest {
   void unsupportedSectionRejected(String section, String value) {
     assertRejected(withBootSource("\"" + section + "\": " + value))
         .hasMessageContaining("the `" + section + "` section is not supported by Kiln yet");
+  }
+
+  @Test
+  void metricsSectionAccepted() throws ConfigException {
+    VmConfig config =
+        VmConfigParser.parse(
+            withBootSource("\"metrics\": {\"metrics_path\": \"/tmp/metrics\"}"), "test");
+    assertThat(config.metrics().metricsPath()).isEqualTo("/tmp/metrics");
+  }
+
+  @Test
+  void metricsWithoutPathRejected() {
+    assertRejected(withBootSource("\"metrics\": {}")).hasMessageContaining("metrics.metrics_path");
+  }
+
+  @Test
+  void partialConfigurationNeedsNoBootSource() throws ConfigException {
+    VmConfig config =
+        VmConfigParser.parsePartial(
+            "{\"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 64}}", "test");
+    assertThat(config.bootSource()).isNull();
+    assertThat(config.machine().vcpuCount()).isEqualTo(2);
   }
 
   @Test

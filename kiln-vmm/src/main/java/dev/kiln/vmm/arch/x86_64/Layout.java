@@ -76,6 +76,9 @@ public final class Layout {
   /** Base address of each local APIC. */
   public static final long APIC_START = 0xfee0_0000L;
 
+  /** The IOAPIC pin of the i8042 keyboard controller's keyboard port. */
+  public static final int KEYBOARD_IRQ = 1;
+
   /** The IOAPIC pin of the first serial port. */
   public static final int SERIAL_IRQ = 4;
 

@@ -2,6 +2,8 @@ package dev.kiln.vmm.devices.legacy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
@@ -148,5 +150,78 @@ class I8042Test {
       drained++;
     }
     assertThat(drained).isEqualTo(I8042.OUTPUT_CAPACITY);
+  }
+
+  private final AtomicInteger interrupts = new AtomicInteger();
+  private final I8042 keyboard = new I8042(() -> {}, interrupts::incrementAndGet);
+
+  private List<Integer> drain(I8042 device) {
+    List<Integer> bytes = new ArrayList<>();
+    while ((device.read(COMMAND, 1) & STATUS_OUTPUT_FULL) != 0) {
+      bytes.add((int) device.read(DATA, 1));
+    }
+    return bytes;
+  }
+
+  @Test
+  void getIdAnswersAsAnMf2Keyboard() {
+    keyboard.write(DATA, 1, 0xf2);
+
+    assertThat(drain(keyboard)).containsExactly(0xfa, 0xab, 0x83);
+  }
+
+  @Test
+  void keyboardResetReportsSelfTestPassed() {
+    keyboard.write(DATA, 1, 0xff);
+
+    assertThat(drain(keyboard)).containsExactly(0xfa, 0xaa);
+  }
+
+  @Test
+  void ledArgumentIsAcknowledgedNotRunAsACommand() {
+    keyboard.write(DATA, 1, 0xed);
+    keyboard.write(DATA, 1, 0xff); // LED bits, not a reset
+
+    assertThat(drain(keyboard)).containsExactly(0xfa, 0xfa);
+  }
+
+  @Test
+  void ctrlAltDelUsesSetOneWhenTranslating() {
+    keyboard.sendCtrlAltDel();
+
+    assertThat(drain(keyboard)).containsExactly(0x1d, 0x38, 0xe0, 0x53);
+  }
+
+  @Test
+  void ctrlAltDelUsesSetTwoWithoutTranslation() {
+    keyboard.write(COMMAND, 1, 0x60);
+    keyboard.write(DATA, 1, 0x05); // keyboard interrupt and system flag, no translation
+
+    keyboard.sendCtrlAltDel();
+
+    assertThat(drain(keyboard)).containsExactly(0x14, 0x11, 0xe0, 0x71);
+  }
+
+  @Test
+  void everyWaitingByteGetsItsOwnInterrupt() {
+    keyboard.sendCtrlAltDel();
+    assertThat(interrupts.get()).isEqualTo(1);
+
+    drain(keyboard);
+
+    // One for the sequence, then one after each read that leaves a byte waiting.
+    assertThat(interrupts.get()).isEqualTo(4);
+  }
+
+  @Test
+  void noInterruptWhileTheCommandByteDisablesIt() {
+    keyboard.write(COMMAND, 1, 0x60);
+    keyboard.write(DATA, 1, 0x44); // translation and system flag, keyboard interrupt off
+
+    keyboard.sendCtrlAltDel();
+    drain(keyboard);
+    keyboard.write(DATA, 1, 0xf2);
+
+    assertThat(interrupts.get()).isZero();
   }
 }

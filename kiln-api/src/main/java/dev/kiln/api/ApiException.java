@@ -1,0 +1,14 @@
+package dev.kiln.api;
+
+/** A request the API refuses; its message becomes the {@code fault_message} of a 400. */
+final class ApiException extends Exception {
+  private static final long serialVersionUID = 1L;
+
+  ApiException(String message) {
+    super(message);
+  }
+
+  ApiException(String message, Throwable cause) {
+    super(message, cause);
+  }
+}

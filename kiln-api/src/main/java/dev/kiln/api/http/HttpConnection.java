@@ -1,0 +1,275 @@
+package dev.kiln.api.http;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
+import java.nio.channels.ClosedChannelException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves the requests of one client connection, one after another, on the calling thread: reads a
+ * request, hands it to the handler, writes the response, and keeps the connection open unless the
+ * client asks to close it or sent something the server cannot read past.
+ *
+ * <p>A client that stops in the middle of a request gets a 408 and is disconnected after {@link
+ * Limits#requestTimeoutMillis}; an idle connection between requests stays open, as Firecracker's
+ * clients keep theirs.
+ */
+public final class HttpConnection implements Runnable {
+  private static final Logger LOG = LoggerFactory.getLogger(HttpConnection.class);
+  private static final byte[] CONTINUE =
+      "HTTP/1.1 100 Continue\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+  /** Handles one parsed request; never throws. */
+  @FunctionalInterface
+  public interface Handler {
+    HttpResponse handle(HttpRequest request);
+  }
+
+  /**
+   * The connection's limits.
+   *
+   * @param maxHeadBytes the longest request line and headers together
+   * @param maxPayloadBytes the longest body ({@code --http-api-max-payload-size})
+   * @param requestTimeoutMillis how long a started request may take to arrive whole
+   */
+  public record Limits(int maxHeadBytes, long maxPayloadBytes, long requestTimeoutMillis) {}
+
+  private final ByteChannel channel;
+  private final Handler handler;
+  private final Limits limits;
+  private final ScheduledExecutorService timer;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private byte[] buffer;
+  private int start;
+  private int end;
+
+  public HttpConnection(
+      ByteChannel channel, Handler handler, Limits limits, ScheduledExecutorService timer) {
+    this.channel = channel;
+    this.handler = handler;
+    this.limits = limits;
+    this.timer = timer;
+    this.buffer = new byte[Math.min(limits.maxHeadBytes() + 4, 4096)];
+  }
+
+  @Override
+  public void run() {
+    try {
+      while (!closed.get()) {
+        if (!serveOne()) {
+          break;
+        }
+      }
+    } catch (ClosedChannelException e) {
+      // Closed by the request timeout or by the server shutting down.
+    } catch (IOException e) {
+      LOG.debug("API connection ended: {}", e.getMessage());
+    } finally {
+      close();
+    }
+  }
+
+  /** Serves one request; returns false when the connection must end. */
+  private boolean serveOne() throws IOException {
+    int headEnd = findHeadEnd(start);
+    if (headEnd < 0 && end == start) {
+      // Idle between requests: wait for the first byte without a deadline.
+      compact();
+      if (!fill()) {
+        return false;
+      }
+    }
+    ScheduledFuture<?> deadline =
+        timer.schedule(this::timeOut, limits.requestTimeoutMillis(), TimeUnit.MILLISECONDS);
+    try {
+      HttpRequest request;
+      boolean close;
+      try {
+        headEnd = readHead();
+        if (headEnd < 0) {
+          return false;
+        }
+        RequestHead head = RequestHead.parse(buffer, headEnd - start);
+        int afterHead = skipTerminator(headEnd);
+        long length = head.contentLength();
+        if (length > limits.maxPayloadBytes()) {
+          throw new HttpException(
+              400,
+              String.format(
+                  "Request payload with size %d is larger than the limit of %d allowed by the"
+                      + " server; send a smaller body or start Kiln with a larger"
+                      + " --http-api-max-payload-size",
+                  length, limits.maxPayloadBytes()));
+        }
+        start = afterHead;
+        if (head.expectsContinue() && length > 0 && end - start < length) {
+          write(CONTINUE);
+        }
+        byte[] body = readBody((int) length);
+        if (body == null) {
+          return false;
+        }
+        request = new HttpRequest(head.method(), head.path(), head.headers(), body);
+        close = head.wantsClose();
+      } catch (HttpException e) {
+        // The server cannot tell where the next request would start: answer and close.
+        deadline.cancel(false);
+        write(HttpResponse.fault(e.status(), e.getMessage()).encode(true));
+        return false;
+      }
+      deadline.cancel(false);
+      HttpResponse response = handler.handle(request);
+      write(response.encode(close));
+      return !close;
+    } finally {
+      deadline.cancel(false);
+    }
+  }
+
+  /**
+   * Reads until the buffer holds a whole request head; returns the offset of its terminating empty
+   * line, or -1 at end of stream.
+   */
+  private int readHead() throws IOException, HttpException {
+    int scanFrom = start;
+    while (true) {
+      int headEnd = findHeadEnd(scanFrom);
+      if (headEnd >= 0) {
+        if (headEnd - start > limits.maxHeadBytes()) {
+          throw headTooLarge();
+        }
+        return headEnd;
+      }
+      if (end - start > limits.maxHeadBytes() + 3) {
+        throw headTooLarge();
+      }
+      scanFrom = Math.max(start, end - 3);
+      if (!fill()) {
+        return -1;
+      }
+    }
+  }
+
+  private HttpException headTooLarge() {
+    return new HttpException(
+        400,
+        String.format(
+            "the request line and headers are longer than %d bytes; send fewer or shorter headers",
+            limits.maxHeadBytes()));
+  }
+
+  /**
+   * Returns the offset of the CRLF CRLF (or LF LF) that ends the head, searching from {@code from}.
+   */
+  private int findHeadEnd(int from) {
+    for (int i = from; i < end; i++) {
+      if (buffer[i] != '\n') {
+        continue;
+      }
+      if (i + 1 < end && buffer[i + 1] == '\n') {
+        return i;
+      }
+      if (i + 2 < end && buffer[i + 1] == '\r' && buffer[i + 2] == '\n') {
+        return i > start && buffer[i - 1] == '\r' ? i - 1 : i;
+      }
+    }
+    return -1;
+  }
+
+  /** Returns the offset just after the empty line that starts at {@code headEnd}. */
+  private int skipTerminator(int headEnd) {
+    int i = headEnd;
+    if (buffer[i] == '\r') {
+      i++;
+    }
+    i++; // the line's own LF
+    if (buffer[i] == '\r') {
+      i++;
+    }
+    return i + 1;
+  }
+
+  private byte[] readBody(int length) throws IOException {
+    byte[] body = new byte[length];
+    int have = Math.min(length, end - start);
+    System.arraycopy(buffer, start, body, 0, have);
+    start += have;
+    ByteBuffer rest = ByteBuffer.wrap(body, have, length - have);
+    while (rest.hasRemaining()) {
+      if (channel.read(rest) < 0) {
+        return null;
+      }
+    }
+    return body;
+  }
+
+  /** Reads more bytes after {@code end}; returns false at end of stream. */
+  private boolean fill() throws IOException {
+    if (end == buffer.length) {
+      if (start > 0) {
+        compact();
+      } else {
+        byte[] larger = new byte[Math.min(buffer.length * 2, limits.maxHeadBytes() + 8)];
+        if (larger.length <= buffer.length) {
+          larger = new byte[buffer.length + 4096];
+        }
+        System.arraycopy(buffer, 0, larger, 0, end);
+        buffer = larger;
+      }
+    }
+    int n = channel.read(ByteBuffer.wrap(buffer, end, buffer.length - end));
+    if (n < 0) {
+      return false;
+    }
+    end += n;
+    return true;
+  }
+
+  private void compact() {
+    if (start == 0) {
+      return;
+    }
+    System.arraycopy(buffer, start, buffer, 0, end - start);
+    end -= start;
+    start = 0;
+  }
+
+  private synchronized void write(byte[] bytes) throws IOException {
+    ByteBuffer out = ByteBuffer.wrap(bytes);
+    while (out.hasRemaining()) {
+      channel.write(out);
+    }
+  }
+
+  private void timeOut() {
+    try {
+      write(
+          HttpResponse.fault(
+                  408,
+                  String.format(
+                      "the request did not arrive whole within %d ms; send it in one go",
+                      limits.requestTimeoutMillis()))
+              .encode(true));
+    } catch (IOException e) {
+      // The client is gone; closing is all that is left.
+    }
+    close();
+  }
+
+  /** Closes the connection; a read in progress then ends. */
+  public void close() {
+    if (closed.compareAndSet(false, true)) {
+      try {
+        channel.close();
+      } catch (IOException e) {
+        LOG.debug("Closing an API connection failed: {}", e.getMessage());
+      }
+    }
+  }
+}
