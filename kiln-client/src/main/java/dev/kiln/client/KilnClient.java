@@ -50,10 +50,10 @@ import java.util.Objects;
  * {@code --api-sock}.
  *
  * <p>There is one method per API operation, named by the operation's {@code operationId} in
- * Firecracker's swagger document. Changes return when the server answers {@code 204 No Content};
- * reads return the decoded {@code 200} body. Every method throws {@link KilnApiException} when the
- * server answers with an error status, {@link SocketTimeoutException} when the exchange takes
- * longer than {@link #timeout()}, and {@link IOException} when the socket fails.
+ * Firecracker's swagger document. Changes return when the server responds with {@code 204 No
+ * Content}; reads return the decoded {@code 200} body. Every method throws {@link KilnApiException}
+ * when the server responds with an error status, {@link SocketTimeoutException} when the exchange
+ * takes longer than {@link #timeout()}, and {@link IOException} when the socket fails.
  *
  * <p>The client keeps one connection open between calls and serializes calls, so threads may share
  * it. It connects on the first call, and reconnects after the server closed the connection.

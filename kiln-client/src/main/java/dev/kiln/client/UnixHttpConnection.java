@@ -90,7 +90,7 @@ final class UnixHttpConnection implements Closeable {
               e.getCause());
         }
         // The server closed the kept-alive connection while this request was on its way, so it
-        // never answered it: send it once more on a fresh connection.
+        // never responded to it: send it once more on a fresh connection.
         LOG.log(
             System.Logger.Level.DEBUG,
             "Reconnecting to {0} to resend {1} {2}",
@@ -208,7 +208,7 @@ final class UnixHttpConnection implements Closeable {
         throw e;
       } catch (IOException e) {
         if (received.size() == 0) {
-          // A reset before the first byte is how a server that closed the connection answers.
+          // A reset before the first byte means the server had closed the connection.
           throw new ClosedBeforeResponseException(e);
         }
         throw e;

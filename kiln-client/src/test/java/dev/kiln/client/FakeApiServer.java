@@ -27,7 +27,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
- * An HTTP/1.1 server on a real Unix socket that records every request and answers with canned
+ * An HTTP/1.1 server on a real Unix socket that records every request and responds with canned
  * replies: queued one-shot replies first, then the default responder.
  */
 final class FakeApiServer implements AutoCloseable {

@@ -9,7 +9,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * Fields the guest did not report are {@code null}.
  *
  * @param targetPages target number of pages the device aims to hold
- * @param actualPages number of pages the device holds
+ * @param actualPages number of pages in the balloon
  * @param targetMib target amount of memory in MiB the device aims to hold
  * @param actualMib amount of memory in MiB the device holds
  * @param swapIn bytes of memory swapped in

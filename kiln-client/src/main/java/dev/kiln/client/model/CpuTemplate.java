@@ -20,7 +20,7 @@ public enum CpuTemplate {
   @JsonProperty("V1N1")
   V1N1,
 
-  /** No template: the guest sees the host's CPU features that KVM supports. */
+  /** No template: the guest gets every host CPU feature that KVM supports. */
   @JsonProperty("None")
   NONE
 }

@@ -12,7 +12,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param partuuid unique id of the boot partition, used only for the root device
  * @param isRootDevice whether the guest mounts this drive as its root file system; required
  * @param cacheType the caching strategy
- * @param isReadOnly whether the guest sees the drive read-only (virtio-block only)
+ * @param isReadOnly whether the drive is read-only for the guest (virtio-block only)
  * @param pathOnHost host path of the backing file (virtio-block only)
  * @param rateLimiter the drive's I/O rate limiter (virtio-block only)
  * @param ioEngine the host I/O engine (virtio-block only)
@@ -106,7 +106,7 @@ public record Drive(
       return this;
     }
 
-    /** Sets whether the guest sees the drive read-only (virtio-block only). */
+    /** Sets whether the drive is read-only for the guest (virtio-block only). */
     public Builder isReadOnly(Boolean isReadOnly) {
       this.isReadOnly = isReadOnly;
       return this;

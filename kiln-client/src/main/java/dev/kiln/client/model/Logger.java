@@ -5,7 +5,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 /**
- * Where and how the server writes its log ({@code PUT /logger}).
+ * The destination and format of the server's log ({@code PUT /logger}).
  *
  * @param logPath host path of the file or named pipe for log lines
  * @param level the minimum level logged; the server reads it case-insensitively

@@ -17,7 +17,7 @@ public record MemoryBackend(
     @JsonProperty("backend_path") String backendPath) {
   /** A kind of memory source. */
   public enum BackendType {
-    /** A file that holds guest memory. */
+    /** A file that contains guest memory. */
     @JsonProperty("File")
     FILE,
 

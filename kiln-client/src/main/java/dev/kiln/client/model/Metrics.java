@@ -6,7 +6,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.Map;
 
 /**
- * Where the server writes its metrics ({@code PUT /metrics}).
+ * The destination of the server's metrics ({@code PUT /metrics}).
  *
  * @param metricsPath host path of the file or named pipe for metrics lines; required
  * @param emitId whether each metrics line carries the instance id

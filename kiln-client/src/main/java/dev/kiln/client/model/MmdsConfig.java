@@ -11,7 +11,7 @@ import java.util.List;
  * @param networkInterfaces ids of the network interfaces that may reach the MMDS; required
  * @param version the MMDS protocol version
  * @param ipv4Address link-local IPv4 address of the MMDS, such as {@code 169.254.169.254}
- * @param imdsCompat whether the MMDS answers in plain text like EC2's IMDS
+ * @param imdsCompat whether the MMDS responds in plain text like EC2's IMDS
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)

@@ -9,7 +9,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  *
  * @param ifaceId the interface's id, equal to the id in the request path; required
  * @param hostDevName name of the host TAP device; required
- * @param guestMac MAC address the guest sees, such as {@code 06:00:ac:10:00:02}
+ * @param guestMac the guest's MAC address, such as {@code 06:00:ac:10:00:02}
  * @param mtu MTU offered to the guest through VIRTIO_NET_F_MTU, 68 to 65535
  * @param rxRateLimiter rate limiter for packets the guest receives
  * @param txRateLimiter rate limiter for packets the guest sends
@@ -56,7 +56,7 @@ public record NetworkInterface(
       return this;
     }
 
-    /** Sets the MAC address the guest sees, such as {@code 06:00:ac:10:00:02}. */
+    /** Sets the guest's MAC address, such as {@code 06:00:ac:10:00:02}. */
     public Builder guestMac(String guestMac) {
       this.guestMac = guestMac;
       return this;

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 /**
- * Where the serial console's output goes ({@code PUT /serial}).
+ * The destination of the serial console's output ({@code PUT /serial}).
  *
  * @param serialOutPath host path of the file or named pipe for serial output
  * @param rateLimiter limit on output bytes; bytes over the limit are dropped

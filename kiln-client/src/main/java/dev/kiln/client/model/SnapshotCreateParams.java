@@ -5,7 +5,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 /**
- * Where to write a snapshot of a paused VM ({@code PUT /snapshot/create}).
+ * The files a snapshot of a paused VM is written to ({@code PUT /snapshot/create}).
  *
  * @param snapshotPath host path of the VM state file; required
  * @param memFilePath host path of the guest memory file; required
