@@ -122,6 +122,11 @@ final class KilnProcess implements AutoCloseable {
     fail("Kiln did not print \"%s\" within %s%n%s", text, BOOT_TIMEOUT, transcript());
   }
 
+  /** Returns the process id of Kiln. */
+  long pid() {
+    return process.pid();
+  }
+
   /** Sends a signal, such as {@code TERM} or {@code INT}, to the Kiln process. */
   void signal(String name) throws IOException, InterruptedException {
     Process kill = new ProcessBuilder("kill", "-s", name, Long.toString(process.pid())).start();
