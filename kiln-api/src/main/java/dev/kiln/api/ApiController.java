@@ -39,6 +39,12 @@ public final class ApiController implements HttpConnection.Handler {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
+  /**
+   * The version of Firecracker's API that Kiln serves, for {@code GET /version}. Clients compare it
+   * with the Firecracker release they need, so it names the API, not Kiln's own version.
+   */
+  public static final String FIRECRACKER_API_VERSION = "1.17.0";
+
   static final String NOT_AFTER_BOOT =
       "The requested operation is not supported after starting the microVM.";
   static final String NOT_BEFORE_BOOT =
@@ -138,7 +144,7 @@ public final class ApiController implements HttpConnection.Handler {
       case "GET ":
         return HttpResponse.ok(instanceInfo());
       case "GET version":
-        return json(NODES.objectNode().put("firecracker_version", version));
+        return json(NODES.objectNode().put("firecracker_version", FIRECRACKER_API_VERSION));
       case "GET machine-config":
         return json(machineConfig());
       case "PUT machine-config":
