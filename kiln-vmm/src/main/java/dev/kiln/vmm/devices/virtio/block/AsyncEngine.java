@@ -79,7 +79,8 @@ final class AsyncEngine implements BlockIoEngine {
    * Opens {@code path} and an io_uring instance of {@link #RING_ENTRIES} entries for it.
    *
    * @throws IOException when the file cannot be opened or io_uring cannot be set up; the message
-   *     says why, with the host setting that forbids io_uring when there is one, and what to change
+   *     explains why, with the host setting that forbids io_uring when there is one, and what to
+   *     change
    */
   static AsyncEngine open(Path path, boolean readOnly) throws IOException {
     return open(path, readOnly, RING_ENTRIES);
@@ -126,7 +127,7 @@ final class AsyncEngine implements BlockIoEngine {
   }
 
   /** Explains a failed io_uring set-up and names the fix. */
-  private static String unavailableMessage(SyscallException e) {
+  static String unavailableMessage(SyscallException e) {
     String reason = e.getMessage();
     String disabled = readSysctl();
     if (e.errno() == Errno.EPERM && disabled != null && !disabled.equals("0")) {
@@ -295,7 +296,7 @@ final class AsyncEngine implements BlockIoEngine {
 
   /**
    * Submits what is prepared and waits until every request in flight has completed, passing each to
-   * {@code handler}. After it returns the kernel holds no pointer into guest memory.
+   * {@code handler}. After it returns the kernel has no pointer left into guest memory.
    *
    * @throws SyscallException when waiting fails; requests may then still be in flight
    */

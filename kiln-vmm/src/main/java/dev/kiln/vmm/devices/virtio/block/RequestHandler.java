@@ -38,7 +38,7 @@ final class RequestHandler {
    */
   static final long MAX_TRANSFER_BYTES = (Integer.MAX_VALUE / SECTOR_SIZE) * (long) SECTOR_SIZE;
 
-  /** What {@link #handle} returns for a request that the Async engine finishes later. */
+  /** The result of {@link #handle} for a request that the Async engine finishes later. */
   static final int SUBMITTED = -1;
 
   private static final int LOGGED_GUEST_ERRORS = 10;

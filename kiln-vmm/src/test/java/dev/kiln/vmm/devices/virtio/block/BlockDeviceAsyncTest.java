@@ -6,6 +6,8 @@ import static dev.kiln.vmm.devices.virtio.block.VirtioBlockSpec.VIRTIO_BLK_T_OUT
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.kiln.sys.Errno;
+import dev.kiln.sys.SyscallException;
 import dev.kiln.vmm.config.DriveConfig;
 import dev.kiln.vmm.devices.virtio.block.TestDriver.Buffer;
 import java.io.IOException;
@@ -159,6 +161,21 @@ class BlockDeviceAsyncTest extends BlockDeviceTest {
 
     assertThat(engine.inFlight()).isZero();
     assertThat(fileRange(20 * 512, 4096)).isEqualTo(pattern(4096, 3));
+  }
+
+  @Test
+  void unavailableIoUringMessagesNameTheFix() {
+    String noKernelSupport =
+        AsyncEngine.unavailableMessage(
+            new SyscallException("io_uring_setup(128 entries)", Errno.ENOSYS));
+    String refused =
+        AsyncEngine.unavailableMessage(
+            new SyscallException("io_uring_setup(128 entries)", Errno.EPERM));
+
+    assertThat(noKernelSupport).contains("ENOSYS");
+    assertThat(noKernelSupport).contains("set `io_engine` to Sync");
+    assertThat(refused).contains("EPERM");
+    assertThat(refused).contains("set `io_engine` to Sync");
   }
 
   @Test
