@@ -2,10 +2,16 @@
 # Measures virtio-blk throughput and 4 KiB operations from inside the default guest against the
 # same file read and written on the host. One guest boot runs every guest-side measure through
 # the guest's shell (kiln.shell), fed on the serial console. Prints a Markdown table for
-# docs/benchmarks.md. Usage: bench/block-io.sh [MiB] (default 64).
+# docs/benchmarks.md. Usage: bench/block-io.sh [MiB] [engine], where MiB defaults to 64 and
+# engine, the data drive's io_engine, is Sync (the default) or Async.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 mib=${1:-64}
+engine=${2:-Sync}
+case "$engine" in
+  Sync | Async) ;;
+  *) echo "engine must be Sync or Async, not '$engine'" >&2; exit 2 ;;
+esac
 cache="${KILN_CACHE:-$HOME/.cache/kiln}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -19,7 +25,7 @@ cat > "$work/vm.json" <<JSON
    {"drive_id": "rootfs", "path_on_host": "$work/rootfs.ext4", "is_root_device": true,
     "is_read_only": false},
    {"drive_id": "data", "path_on_host": "$work/data.img", "is_root_device": false,
-    "is_read_only": false, "cache_type": "Writeback"}],
+    "is_read_only": false, "cache_type": "Writeback", "io_engine": "$engine"}],
  "machine-config": {"vcpu_count": 1, "mem_size_mib": 256}}
 JSON
 
@@ -70,9 +76,9 @@ row() {
     else printf "| %s | %.0f IOPS | %.0f IOPS |\n", l, gv[2]/4096/gv[1], hv[2]/4096/hv[1]
   }'
 }
-echo "Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r)$( [ -d /sys/module/kvm_pvm ] && echo ', KVM through kvm_pvm (nested)'); $mib MiB per sequential run"
+echo "Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r)$( [ -d /sys/module/kvm_pvm ] && echo ', KVM through kvm_pvm (nested)'); $mib MiB per sequential run; data drive io_engine $engine"
 echo
-echo "| measure | guest (virtio-blk) | host (same file) |"
+echo "| measure | guest (virtio-blk, $engine) | host (same file) |"
 echo "|---|---|---|"
 row "sequential write, 1 MiB blocks, fsync" seq-write "MiB/s"
 row "sequential read, 1 MiB blocks, O_DIRECT" seq-read "MiB/s"

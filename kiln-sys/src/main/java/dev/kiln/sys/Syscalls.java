@@ -101,6 +101,24 @@ public final class Syscalls {
       downcall("sigaction", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), -1);
   private static final MethodHandle SIGRTMIN =
       downcall("__libc_current_sigrtmin", FunctionDescriptor.of(JAVA_INT), -1);
+  // io_uring has no C library wrapper, so these go through syscall(2) with the x86_64 numbers from
+  // asm/unistd_64.h. Every variadic argument is passed as a 64-bit value or a pointer.
+  private static final long SYS_IO_URING_SETUP = 425;
+  private static final long SYS_IO_URING_ENTER = 426;
+  private static final long SYS_IO_URING_REGISTER = 427;
+  private static final MethodHandle SYSCALL_SETUP =
+      downcall("syscall", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS), 1);
+  private static final MethodHandle SYSCALL_ENTER =
+      downcall(
+          "syscall",
+          FunctionDescriptor.of(
+              JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG),
+          1);
+  private static final MethodHandle SYSCALL_REGISTER =
+      downcall(
+          "syscall",
+          FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG),
+          1);
   private static final MethodHandle STRERROR =
       LINKER.downcallHandle(LIBC.findOrThrow("strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
@@ -460,6 +478,79 @@ public final class Syscalls {
     if (result < 0) {
       throw new SyscallException("sigaction(signal " + signal + ")", lastErrno(state));
     }
+  }
+
+  /**
+   * Creates an io_uring instance ({@code io_uring_setup(2)}) and returns its descriptor.
+   *
+   * @param params a {@code struct io_uring_params} that the kernel reads flags from and fills in
+   */
+  static int ioUringSetup(int entries, MemorySegment params) throws SyscallException {
+    MemorySegment state = callState();
+    long result;
+    try {
+      result = (long) SYSCALL_SETUP.invokeExact(state, SYS_IO_URING_SETUP, (long) entries, params);
+    } catch (Throwable t) {
+      throw unexpected(t);
+    }
+    if (result < 0) {
+      throw new SyscallException("io_uring_setup(" + entries + " entries)", lastErrno(state));
+    }
+    return (int) result;
+  }
+
+  /**
+   * Calls {@code io_uring_enter(2)} without a signal mask and returns its result, or the negated
+   * errno when it fails, so that callers can handle {@code EINTR} and {@code EBUSY}.
+   */
+  static long ioUringEnter(int fd, int toSubmit, int minComplete, int flags) {
+    MemorySegment state = callState();
+    long result;
+    try {
+      result =
+          (long)
+              SYSCALL_ENTER.invokeExact(
+                  state,
+                  SYS_IO_URING_ENTER,
+                  (long) fd,
+                  Integer.toUnsignedLong(toSubmit),
+                  Integer.toUnsignedLong(minComplete),
+                  Integer.toUnsignedLong(flags),
+                  MemorySegment.NULL,
+                  0L);
+    } catch (Throwable t) {
+      throw unexpected(t);
+    }
+    return result < 0 ? -lastErrno(state) : result;
+  }
+
+  /**
+   * Calls {@code io_uring_register(2)}.
+   *
+   * @param name the operation's name for the error message, such as {@code IORING_REGISTER_EVENTFD}
+   * @throws SyscallException naming the operation when the call fails
+   */
+  static long ioUringRegister(int fd, int opcode, MemorySegment argument, int count, String name)
+      throws SyscallException {
+    MemorySegment state = callState();
+    long result;
+    try {
+      result =
+          (long)
+              SYSCALL_REGISTER.invokeExact(
+                  state,
+                  SYS_IO_URING_REGISTER,
+                  (long) fd,
+                  (long) opcode,
+                  argument,
+                  Integer.toUnsignedLong(count));
+    } catch (Throwable t) {
+      throw unexpected(t);
+    }
+    if (result < 0) {
+      throw new SyscallException("io_uring_register(" + name + ")", lastErrno(state));
+    }
+    return result;
   }
 
   /** Returns the address of a C library function. */

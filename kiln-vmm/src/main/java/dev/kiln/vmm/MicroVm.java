@@ -31,6 +31,7 @@ import dev.kiln.vmm.devices.virtio.VirtioSlots;
 import dev.kiln.vmm.devices.virtio.balloon.BalloonDevice;
 import dev.kiln.vmm.devices.virtio.balloon.StatsPoller;
 import dev.kiln.vmm.devices.virtio.block.BlockDevice;
+import dev.kiln.vmm.devices.virtio.block.BlockIoEngine;
 import dev.kiln.vmm.devices.virtio.block.FileBackend;
 import dev.kiln.vmm.devices.virtio.rng.RngDevice;
 import dev.kiln.vmm.loader.BootProtocol;
@@ -324,10 +325,11 @@ public final class MicroVm implements AutoCloseable {
   private record VirtioPlan(String name, Function<Runnable, VirtioDevice> factory) {}
 
   /**
-   * A rate limiter's timerfd and the device method that handles its expiry, registered with the
-   * event loop once the devices exist.
+   * A device's own descriptor and the device method that handles it, registered with the event loop
+   * once the devices exist: a rate limiter's timerfd, or the eventfd of a block device's io_uring
+   * completions.
    */
-  private record RateLimiterTimer(int fd, Runnable handler) {}
+  private record DeviceEvent(int fd, Runnable handler) {}
 
   /** The steps of {@link #create}, with what they have built so far for cleaning up. */
   private static final class Builder {
@@ -350,7 +352,10 @@ public final class MicroVm implements AutoCloseable {
     private BalloonDevice balloon;
     private StatsPoller statsPoller;
     private final List<RateLimiter> rateLimiters = new ArrayList<>();
-    private final List<RateLimiterTimer> rateLimiterTimers = new ArrayList<>();
+    private final List<DeviceEvent> deviceEvents = new ArrayList<>();
+    // The drives' files and engines, closed here if the VM fails to start; afterwards each block
+    // device closes its own.
+    private final List<AutoCloseable> driveResources = new ArrayList<>();
     private BootTimer bootTimer;
     private I8042 i8042;
     private EventFd keyboardInterrupt;
@@ -438,8 +443,8 @@ public final class MicroVm implements AutoCloseable {
         eventLoop.register(statsPoller.fd(), statsPoller::onTimer);
         statsPoller.start();
       }
-      for (RateLimiterTimer timer : rateLimiterTimers) {
-        eventLoop.register(timer.fd(), timer.handler());
+      for (DeviceEvent event : deviceEvents) {
+        eventLoop.register(event.fd(), event.handler());
       }
       createVcpus(machine, kernel);
     }
@@ -481,6 +486,22 @@ public final class MicroVm implements AutoCloseable {
                   drive.driveId(), drive.pathOnHost(), e.getMessage()),
               e);
         }
+        driveResources.add(backend);
+        BlockIoEngine engine;
+        try {
+          engine = BlockIoEngine.open(drive.ioEngineSetting(), backend);
+        } catch (IOException e) {
+          throw new VmStartException(
+              String.format(
+                  "drive %s: `io_engine` %s cannot be used: %s",
+                  drive.driveId(), drive.ioEngineSetting().configName(), e.getMessage()),
+              e);
+        }
+        // Closed before the backend: an engine waits for its requests first.
+        driveResources.add(driveResources.size() - 1, engine);
+        if (engine.kind() == DriveConfig.IoEngine.ASYNC) {
+          LOG.info("Drive {}: io_engine Async, io_uring set up", drive.driveId());
+        }
         RateLimiter limiter = createRateLimiter(drive.rateLimiter());
         virtioPlan.add(
             new VirtioPlan(
@@ -488,11 +509,20 @@ public final class MicroVm implements AutoCloseable {
                 needsReset -> {
                   BlockDevice device =
                       new BlockDevice(
-                          drive.driveId(), backend, drive.cacheTypeSetting(), limiter, needsReset);
+                          drive.driveId(),
+                          backend,
+                          engine,
+                          drive.cacheTypeSetting(),
+                          limiter,
+                          needsReset);
                   blockDevices.add(device);
+                  if (device.completionEvent() != null) {
+                    deviceEvents.add(
+                        new DeviceEvent(device.completionEvent().fd(), device::onEngineCompletion));
+                  }
                   if (limiter != null) {
-                    rateLimiterTimers.add(
-                        new RateLimiterTimer(limiter.timerFd(), device::onRateLimiterTimer));
+                    deviceEvents.add(
+                        new DeviceEvent(limiter.timerFd(), device::onRateLimiterTimer));
                   }
                   return device;
                 }));
@@ -508,8 +538,8 @@ public final class MicroVm implements AutoCloseable {
                 needsReset -> {
                   RngDevice device = new RngDevice(new SecureRandom(), limiter, needsReset);
                   if (limiter != null) {
-                    rateLimiterTimers.add(
-                        new RateLimiterTimer(limiter.timerFd(), device::onRateLimiterTimer));
+                    deviceEvents.add(
+                        new DeviceEvent(limiter.timerFd(), device::onRateLimiterTimer));
                   }
                   return device;
                 }));
@@ -660,6 +690,9 @@ public final class MicroVm implements AutoCloseable {
           eventLoop.close();
         }
         virtio.close();
+        for (AutoCloseable resource : driveResources) {
+          closeQuietly(resource);
+        }
         for (RateLimiter limiter : rateLimiters) {
           limiter.close();
         }

@@ -156,6 +156,41 @@ class DefaultGuestIT {
     assertThat(Files.readAllBytes(data)).as("the read-only drive is unchanged").containsOnly(0);
   }
 
+  @Test
+  void bzImageBootsFromAsyncVirtioBlockRoot() throws Exception {
+    Path guest = guestDirectory();
+    Path rootfs = directory.resolve("rootfs.ext4");
+    Files.copy(guest.resolve("rootfs.ext4"), rootfs);
+    String word = "uring" + Long.toHexString(System.nanoTime());
+    String json =
+        """
+        {
+          "boot-source": {
+            "kernel_image_path": "%s",
+            "boot_args": "%s kiln.marker=%s"
+          },
+          "drives": [
+            {"drive_id": "rootfs", "path_on_host": "%s", "is_root_device": true,
+             "is_read_only": false, "cache_type": "Writeback", "io_engine": "Async"}
+          ],
+          "machine-config": {"vcpu_count": 1, "mem_size_mib": 256}
+        }
+        """
+            .formatted(guest.resolve("bzImage"), BOOT_ARGS, word, rootfs);
+    Path config = directory.resolve("vm.json");
+    Files.writeString(config, json, StandardCharsets.UTF_8);
+    BootResult result;
+    try (KilnProcess kiln =
+        KilnProcess.start(directory, "--no-api", "--config-file", config.toString())) {
+      result = kiln.awaitExit(BOOT_TIMEOUT);
+    }
+    String all = BootResult.transcript(result.stdout(), result.stderr());
+    assertBootedToInit(result, 1);
+    assertThat(result.stderr()).as(all).contains("Drive rootfs: io_engine Async, io_uring set up");
+    assertThat(result.stdout()).as(all).contains("kiln-guest: marker written");
+    assertThat(readFromExt4(rootfs, "/kiln-marker")).as(all).isEqualTo(word + "\n");
+  }
+
   /** Returns the guest's MemTotal in KiB from its {@code kiln-guest: mem_kib=} line. */
   private static long memKib(BootResult result) {
     return result.stdout().stream()

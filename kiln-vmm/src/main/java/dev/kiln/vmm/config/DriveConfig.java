@@ -24,7 +24,7 @@ import java.util.Set;
  * @param isReadOnly whether the drive is read-only for the guest; false when absent
  * @param cacheType {@code Unsafe} (the default) or {@code Writeback}, which offers the guest the
  *     flush command
- * @param ioEngine {@code Sync} (the default) or {@code Async}; Kiln has only {@code Sync}
+ * @param ioEngine {@code Sync} (the default) or {@code Async}, which uses io_uring
  * @param rateLimiter limits on the drive's bytes and requests per second; no limit when absent
  * @param socket the socket of a vhost-user block backend; not supported
  */
@@ -62,7 +62,10 @@ public record DriveConfig(
   public enum IoEngine {
     /** Blocking reads and writes on the device thread. */
     SYNC("Sync"),
-    /** io_uring; Kiln does not have it yet. */
+    /**
+     * io_uring: reads, writes and flushes run in the background, many at a time. The host must
+     * allow io_uring; Kiln checks that when it creates the device, before the VM starts.
+     */
     ASYNC("Async");
 
     private final String configName;
@@ -230,16 +233,11 @@ public record DriveConfig(
       throw new ConfigException(
           String.format("%s: `cache_type` is \"%s\"; use Unsafe or Writeback", name, cacheType));
     }
-    IoEngine engine;
     try {
-      engine = ioEngineSetting();
+      ioEngineSetting();
     } catch (IllegalArgumentException e) {
       throw new ConfigException(
           String.format("%s: `io_engine` is \"%s\"; use Sync or Async", name, ioEngine));
-    }
-    if (engine == IoEngine.ASYNC) {
-      throw new ConfigException(
-          name + ": `io_engine` Async is not supported by Kiln yet; use Sync or remove the field");
     }
 
     if (rateLimiter != null) {

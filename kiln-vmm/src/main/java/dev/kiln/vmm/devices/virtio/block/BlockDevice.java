@@ -1,5 +1,7 @@
 package dev.kiln.vmm.devices.virtio.block;
 
+import dev.kiln.sys.EventFd;
+import dev.kiln.sys.SyscallException;
 import dev.kiln.vmm.config.DriveConfig;
 import dev.kiln.vmm.devices.virtio.DescriptorChain;
 import dev.kiln.vmm.devices.virtio.VirtioDevice;
@@ -26,12 +28,17 @@ import org.slf4j.LoggerFactory;
  * read-only drives. It also offers {@code VIRTIO_BLK_F_SEG_MAX}, which Firecracker does not, so
  * that the guest can send requests of many buffers.
  *
- * <p>Requests run synchronously on the thread that calls {@link #processQueue}, the device event
- * loop in Kiln. With a {@link RateLimiter}, a request that the limiter holds back stays in the
- * available ring until the limiter's timer fires and {@link #onRateLimiterTimer} handles the queue
- * again. A bad request gets an error status and is counted in {@link BlockMetrics}. A driver that
- * breaks the virtqueue rules stops the device until the driver resets it. No guest input makes
- * {@link #processQueue} throw.
+ * <p>With the Sync engine, requests run on the thread that calls {@link #processQueue}, the device
+ * event loop in Kiln. With the Async engine, reads, writes and flushes go to io_uring, and the
+ * event loop calls {@link #onEngineCompletion} when the engine's {@link #completionEvent()} fires;
+ * that writes the status bytes and used elements. When {@link AsyncEngine#RING_ENTRIES} requests
+ * are in flight the device stops taking requests from the queue, counts an {@code
+ * io_engine_throttled_events}, and goes on after the next completion. Reset and close wait for the
+ * requests in flight, so the kernel never writes into guest memory after them. With a {@link
+ * RateLimiter}, a request that the limiter holds back stays in the available ring until the
+ * limiter's timer fires and {@link #onRateLimiterTimer} handles the queue again. A bad request gets
+ * an error status and is counted in {@link BlockMetrics}. A driver that breaks the virtqueue rules
+ * stops the device until the driver resets it. No guest input makes {@link #processQueue} throw.
  */
 public final class BlockDevice implements VirtioDevice, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(BlockDevice.class);
@@ -62,6 +69,7 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
 
   private final String driveId;
   private final FileBackend backend;
+  private final BlockIoEngine engine;
   private final DriveConfig.CacheType cacheType;
   private final Runnable needsReset;
   private final long features;
@@ -78,6 +86,8 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
   private VirtioInterrupt interrupt;
   private boolean active;
   private boolean broken;
+  // Set when a pass stopped because the engine was full; the next completion resumes the queue.
+  private boolean engineThrottled;
 
   /**
    * Creates the device.
@@ -91,7 +101,7 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
    */
   public BlockDevice(
       String driveId, FileBackend backend, DriveConfig.CacheType cacheType, Runnable needsReset) {
-    this(driveId, backend, cacheType, null, needsReset);
+    this(driveId, backend, new SyncEngine(backend), cacheType, null, needsReset);
   }
 
   /**
@@ -112,7 +122,33 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
       DriveConfig.CacheType cacheType,
       RateLimiter rateLimiter,
       Runnable needsReset) {
+    this(driveId, backend, new SyncEngine(backend), cacheType, rateLimiter, needsReset);
+  }
+
+  /**
+   * Creates the device with an I/O engine from {@link BlockIoEngine#open}.
+   *
+   * @param driveId the drive's id, for logs and as the device id that GET_ID returns; only its
+   *     first 20 bytes (UTF-8) reach the guest
+   * @param backend the open disk image; the device is read-only when the backend is
+   * @param engine moves the data of reads, writes and flushes; the device closes it. With the Async
+   *     engine, the owner must call {@link #onEngineCompletion} when {@link #completionEvent()} is
+   *     readable
+   * @param cacheType Writeback offers the guest {@code VIRTIO_BLK_F_FLUSH}
+   * @param rateLimiter limits the requests and bytes handled, or null for no limit; the device
+   *     closes it. Its timer must call {@link #onRateLimiterTimer}
+   * @param needsReset called when the driver breaks the virtqueue rules, so that the transport sets
+   *     {@code DEVICE_NEEDS_RESET}; the device handles no more requests until it is reset
+   */
+  public BlockDevice(
+      String driveId,
+      FileBackend backend,
+      BlockIoEngine engine,
+      DriveConfig.CacheType cacheType,
+      RateLimiter rateLimiter,
+      Runnable needsReset) {
     this.driveId = driveId;
+    this.engine = engine;
     this.rateLimiter = rateLimiter;
     this.backend = backend;
     this.cacheType = cacheType;
@@ -130,7 +166,7 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     }
     this.features = offered;
 
-    this.handler = new RequestHandler(driveId, backend, metrics);
+    this.handler = new RequestHandler(driveId, backend, engine, metrics);
 
     MemorySegment space = MemorySegment.ofArray(new byte[CONFIG_SIZE]);
     space.set(LE_U64, VirtioBlockSpec.CONFIG_CAPACITY, backend.capacity());
@@ -146,16 +182,34 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
    */
   public static BlockDevice open(DriveConfig drive, Runnable needsReset) throws IOException {
     FileBackend backend = FileBackend.open(Path.of(drive.pathOnHost()), drive.readOnly());
+    BlockIoEngine engine = null;
     RateLimiter limiter = null;
     try {
+      engine = BlockIoEngine.open(drive.ioEngineSetting(), backend);
       if (drive.rateLimiter() != null && drive.rateLimiter().limits()) {
         limiter = drive.rateLimiter().toRateLimiter();
       }
     } catch (IOException e) {
+      if (engine != null) {
+        engine.close();
+      }
       backend.close();
       throw e;
     }
-    return new BlockDevice(drive.driveId(), backend, drive.cacheTypeSetting(), limiter, needsReset);
+    return new BlockDevice(
+        drive.driveId(), backend, engine, drive.cacheTypeSetting(), limiter, needsReset);
+  }
+
+  /** Returns the I/O engine's kind. */
+  public DriveConfig.IoEngine ioEngine() {
+    return engine.kind();
+  }
+
+  /**
+   * Returns the eventfd that the Async engine's completions signal, or null with the Sync engine.
+   */
+  public EventFd completionEvent() {
+    return engine instanceof AsyncEngine async ? async.completionEvent() : null;
   }
 
   /** Returns the rate limiter, or null when the drive has none. */
@@ -245,12 +299,38 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         backend.capacity());
   }
 
+  /**
+   * Stops the device. With the Async engine it first waits for the requests in flight and drops
+   * their results, because the driver may reuse their buffers once the reset is done.
+   */
   @Override
   public synchronized void reset() {
+    awaitInFlight("reset");
     active = false;
     broken = false;
+    engineThrottled = false;
     memory = null;
     interrupt = null;
+  }
+
+  /** Waits for the Async engine's requests in flight and drops their results. */
+  private void awaitInFlight(String reason) {
+    if (!(engine instanceof AsyncEngine async) || async.inFlight() == 0) {
+      return;
+    }
+    int count = async.inFlight();
+    try {
+      async.drain((pending, result) -> {});
+      LOG.debug("virtio-blk {}: {} waited for {} requests in flight", driveId, reason, count);
+    } catch (SyscallException e) {
+      // NOTE: the kernel may still write into the buffers of the requests left in flight.
+      LOG.error(
+          "virtio-blk {}: {} could not wait for {} io_uring requests in flight: {}",
+          driveId,
+          reason,
+          async.inFlight(),
+          e.getMessage());
+    }
   }
 
   /**
@@ -294,6 +374,21 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     }
   }
 
+  /**
+   * Finishes the Async engine's completed requests, then resumes the queue if a full engine had
+   * stopped it. The device's event loop calls this when {@link #completionEvent()} becomes
+   * readable; it drains that eventfd.
+   */
+  public void onEngineCompletion() {
+    boolean failed;
+    synchronized (this) {
+      failed = completeRequests();
+    }
+    if (failed) {
+      needsReset.run();
+    }
+  }
+
   /** Returns true when the queue broke and the device now waits for a reset. */
   private boolean processRequests(int index, boolean queueEvent) {
     if (index != 0 || !active || broken) {
@@ -303,9 +398,50 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
       metrics.queueEventCount.incrementAndGet();
     }
     int usedBefore = queue.usedIndex();
+    handleQueue(true);
+    raiseInterrupt(usedBefore);
+    return broken;
+  }
+
+  /** Returns true when the queue broke in this call and the device now waits for a reset. */
+  private boolean completeRequests() {
+    if (!(engine instanceof AsyncEngine async)) {
+      return false;
+    }
+    if (!active) {
+      async.reap((pending, result) -> {});
+      return false;
+    }
+    // A broken queue still gets the requests it had in flight: the used ring was checked at
+    // activation, and only the available ring is no longer trusted.
+    boolean brokenBefore = broken;
+    int usedBefore = queue.usedIndex();
     try {
-      DescriptorChain chain = queue.pop();
-      if (chain == null) {
+      async.reap(
+          (pending, result) ->
+              queue.addUsed(pending.head(), handler.complete(pending, result, memory)));
+    } catch (RuntimeException e) {
+      stop("finishing a request failed: " + e, e);
+    }
+    if (!broken && engineThrottled && engine.hasCapacity()) {
+      engineThrottled = false;
+      handleQueue(false);
+    }
+    raiseInterrupt(usedBefore);
+    return broken && !brokenBefore;
+  }
+
+  /**
+   * Takes requests from the available ring until it is empty, the rate limiter or a full engine
+   * stops it, or the driver breaks the queue, then submits what the engine has prepared.
+   *
+   * @param countEmpty whether an empty ring counts as {@code no_avail_buffer}: true except when a
+   *     completion resumes the queue
+   */
+  private void handleQueue(boolean countEmpty) {
+    try {
+      DescriptorChain chain = nextChain();
+      if (chain == null && countEmpty && !engineThrottled) {
         metrics.noAvailBuffer.incrementAndGet();
       }
       while (chain != null) {
@@ -318,12 +454,14 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
             metrics.rateLimiterThrottledEvents.incrementAndGet();
             break;
           }
-          written = handler.handle(request, memory);
+          written = handler.handle(request, chain.head(), memory);
         } catch (InvalidRequestException e) {
           written = handler.handleInvalid(e, memory);
         }
-        queue.addUsed(chain.head(), written);
-        chain = queue.pop();
+        if (written != RequestHandler.SUBMITTED) {
+          queue.addUsed(chain.head(), written);
+        }
+        chain = nextChain();
       }
     } catch (VirtqueueException e) {
       stop("the driver broke the virtqueue rules: " + e.getMessage(), null);
@@ -332,6 +470,23 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
       // not reach the event loop, and the device cannot trust its queue state after it.
       stop("request handling failed: " + e, e);
     }
+    engine.submit();
+  }
+
+  /**
+   * Pops the next chain, or returns null when the ring is empty or the engine is full. A full
+   * engine leaves the chain in the ring and sets {@link #engineThrottled}.
+   */
+  private DescriptorChain nextChain() throws VirtqueueException {
+    if (!engine.hasCapacity()) {
+      engineThrottled = true;
+      metrics.ioEngineThrottledEvents.incrementAndGet();
+      return null;
+    }
+    return queue.pop();
+  }
+
+  private void raiseInterrupt(int usedBefore) {
     try {
       if (queue.usedIndex() != usedBefore && queue.needsInterrupt(usedBefore)) {
         interrupt.raise(VirtioSpec.INTERRUPT_USED_BUFFER);
@@ -339,7 +494,6 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     } catch (RuntimeException e) {
       stop("raising the interrupt failed: " + e, e);
     }
-    return broken;
   }
 
   /**
@@ -387,16 +541,24 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     }
   }
 
-  /** Flushes the file when the cache type is Writeback, then closes it and the rate limiter. */
+  /**
+   * Waits for the requests in flight, flushes the file when the cache type is Writeback, then
+   * closes the engine, the file and the rate limiter.
+   */
   @Override
-  public void close() throws IOException {
+  public synchronized void close() throws IOException {
     try {
+      awaitInFlight("close");
       if (cacheType == DriveConfig.CacheType.WRITEBACK && !backend.readOnly()) {
         backend.flush();
       }
     } finally {
       try {
-        backend.close();
+        try {
+          engine.close();
+        } finally {
+          backend.close();
+        }
       } finally {
         if (rateLimiter != null) {
           rateLimiter.close();

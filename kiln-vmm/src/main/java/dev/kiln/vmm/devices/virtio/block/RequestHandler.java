@@ -7,6 +7,7 @@ import static dev.kiln.vmm.devices.virtio.block.VirtioBlockSpec.VIRTIO_BLK_S_IOE
 import static dev.kiln.vmm.devices.virtio.block.VirtioBlockSpec.VIRTIO_BLK_S_OK;
 import static dev.kiln.vmm.devices.virtio.block.VirtioBlockSpec.VIRTIO_BLK_S_UNSUPP;
 
+import dev.kiln.sys.Errno;
 import dev.kiln.vmm.devices.virtio.Descriptor;
 import dev.kiln.vmm.devices.virtio.DescriptorChain;
 import dev.kiln.vmm.memory.GuestMemory;
@@ -23,9 +24,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Carries out virtio block requests (virtio 1.2, 5.2.6) on a {@link FileBackend}: it parses a
- * chain, checks the request, moves the data between the file and guest memory and writes the status
- * byte. A bad request gets an error status, is counted in {@link BlockMetrics} and is logged with a
- * repeat limit.
+ * chain, checks the request, has the {@link BlockIoEngine} move the data between the file and guest
+ * memory and writes the status byte. With the Async engine a read, write or flush finishes later,
+ * in {@link #complete}. A bad request gets an error status, is counted in {@link BlockMetrics} and
+ * is logged with a repeat limit.
  */
 final class RequestHandler {
   private static final Logger LOG = LoggerFactory.getLogger(RequestHandler.class);
@@ -36,11 +38,15 @@ final class RequestHandler {
    */
   static final long MAX_TRANSFER_BYTES = (Integer.MAX_VALUE / SECTOR_SIZE) * (long) SECTOR_SIZE;
 
+  /** The result of {@link #handle} for a request that the Async engine finishes later. */
+  static final int SUBMITTED = -1;
+
   private static final int LOGGED_GUEST_ERRORS = 10;
   private static final int LOGGED_HOST_ERRORS = 10;
 
   private final String driveId;
   private final FileBackend backend;
+  private final BlockIoEngine engine;
   private final BlockMetrics metrics;
   private final byte[] deviceId;
   private final AtomicLong guestErrors = new AtomicLong();
@@ -50,9 +56,10 @@ final class RequestHandler {
    * @param driveId the drive's id, for logs and as the device id that GET_ID returns; only its
    *     first 20 bytes (UTF-8) reach the guest
    */
-  RequestHandler(String driveId, FileBackend backend, BlockMetrics metrics) {
+  RequestHandler(String driveId, FileBackend backend, BlockIoEngine engine, BlockMetrics metrics) {
     this.driveId = driveId;
     this.backend = backend;
+    this.engine = engine;
     this.metrics = metrics;
     // virtio 1.2, 5.2.6: the id is a string of up to 20 bytes, NUL-padded when shorter.
     // NOTE: Firecracker (main branch) returns a string built from the file's device
@@ -62,8 +69,8 @@ final class RequestHandler {
 
   /**
    * Handles one request and returns the number of bytes written into the chain's buffers, the
-   * status byte included, for the used ring. The chain's buffers have been checked against guest
-   * RAM.
+   * status byte included, for the used ring, or {@link #SUBMITTED}. The chain's buffers have been
+   * checked against guest RAM.
    */
   int handle(DescriptorChain chain, GuestMemory memory) {
     BlockRequest request;
@@ -72,7 +79,7 @@ final class RequestHandler {
     } catch (InvalidRequestException e) {
       return handleInvalid(e, memory);
     }
-    return handle(request, memory);
+    return handle(request, chain.head(), memory);
   }
 
   /**
@@ -91,18 +98,63 @@ final class RequestHandler {
 
   /**
    * Carries out a parsed request and returns the bytes written into its buffers, the status byte
-   * included, for the used ring.
+   * included, for the used ring. Returns {@link #SUBMITTED} instead when the engine took the
+   * request and {@link #complete} finishes it.
+   *
+   * @param head the chain's head index, which the engine returns with the completion
    */
-  int handle(BlockRequest request, GuestMemory memory) {
+  int handle(BlockRequest request, int head, GuestMemory memory) {
     Completion completion;
     try {
-      completion = execute(request, memory);
+      completion = execute(request, new PendingRequest(head, request), memory);
     } catch (GuestMemoryException e) {
       // Not expected: the queue checked every buffer against guest RAM.
       metrics.invalidReqsCount.incrementAndGet();
       logGuestError(VirtioBlockSpec.typeName(request.type()) + " request: " + e.getMessage());
       completion = Completion.error(VIRTIO_BLK_S_IOERR);
     }
+    if (completion == Completion.SUBMITTED) {
+      return SUBMITTED;
+    }
+    return finish(completion, request, memory);
+  }
+
+  /**
+   * Finishes a request that the Async engine carried out: counts it, writes its status byte and
+   * returns the bytes written into its buffers, the status byte included, for the used ring. A read
+   * or write that moved fewer bytes than requested fails with IOERR, as a file that ends early does
+   * with the Sync engine.
+   *
+   * @param result the io_uring result: the bytes moved, 0 for a flush, or a negated errno
+   */
+  int complete(PendingRequest pending, int result, GuestMemory memory) {
+    BlockRequest request = pending.request();
+    long expected = request.type() == VirtioBlockSpec.VIRTIO_BLK_T_FLUSH ? 0 : request.dataLength();
+    Completion completion;
+    if (result == expected) {
+      completion =
+          switch (request.type()) {
+            case VirtioBlockSpec.VIRTIO_BLK_T_IN -> readDone(request);
+            case VirtioBlockSpec.VIRTIO_BLK_T_OUT -> writeDone(request);
+            default -> flushDone();
+          };
+    } else {
+      metrics.executeFails.incrementAndGet();
+      String problem =
+          result < 0
+              ? Errno.describe(-result)
+              : String.format(
+                  "moved %d of %d bytes; was the file truncated?", result, request.dataLength());
+      logHostError(
+          String.format(
+              "%s request at sector %s failed on %s: %s",
+              typeName(request), Long.toUnsignedString(request.sector()), backend.path(), problem));
+      completion = Completion.error(VIRTIO_BLK_S_IOERR);
+    }
+    return finish(completion, request, memory);
+  }
+
+  private static int finish(Completion completion, BlockRequest request, GuestMemory memory) {
     memory.writeU8(request.statusAddress(), completion.status());
     return completion.dataWritten() + 1;
   }
@@ -114,6 +166,9 @@ final class RequestHandler {
    * @param dataWritten the data bytes written into the request's buffers, before the status byte
    */
   private record Completion(int status, int dataWritten) {
+    /** Marks a request that the engine finishes later; compared by identity. */
+    static final Completion SUBMITTED = new Completion(VIRTIO_BLK_S_OK, 0);
+
     static Completion ok(int dataWritten) {
       return new Completion(VIRTIO_BLK_S_OK, dataWritten);
     }
@@ -123,32 +178,37 @@ final class RequestHandler {
     }
   }
 
-  private Completion execute(BlockRequest request, GuestMemory memory) {
+  private Completion execute(BlockRequest request, PendingRequest pending, GuestMemory memory) {
     return switch (request.type()) {
-      case VirtioBlockSpec.VIRTIO_BLK_T_IN -> read(request, memory);
-      case VirtioBlockSpec.VIRTIO_BLK_T_OUT -> write(request, memory);
-      case VirtioBlockSpec.VIRTIO_BLK_T_FLUSH -> flush();
+      case VirtioBlockSpec.VIRTIO_BLK_T_IN -> read(request, pending, memory);
+      case VirtioBlockSpec.VIRTIO_BLK_T_OUT -> write(request, pending, memory);
+      case VirtioBlockSpec.VIRTIO_BLK_T_FLUSH -> flush(pending);
       case VirtioBlockSpec.VIRTIO_BLK_T_GET_ID -> getId(request, memory);
       default -> reject(VIRTIO_BLK_S_UNSUPP, "unsupported request " + typeName(request));
     };
   }
 
-  private Completion read(BlockRequest request, GuestMemory memory) {
+  private Completion read(BlockRequest request, PendingRequest pending, GuestMemory memory) {
     String problem = checkTransfer(request);
     if (problem != null) {
       return reject(VIRTIO_BLK_S_IOERR, problem);
     }
+    long result;
     try {
-      backend.read(request.sector() << SECTOR_SHIFT, segments(request, memory));
+      result = engine.read(request.sector() << SECTOR_SHIFT, segments(request, memory), pending);
     } catch (IOException e) {
       return hostFailure(request, e);
     }
+    return result == BlockIoEngine.SUBMITTED ? Completion.SUBMITTED : readDone(request);
+  }
+
+  private Completion readDone(BlockRequest request) {
     metrics.readBytes.addAndGet(request.dataLength());
     metrics.readCount.incrementAndGet();
     return Completion.ok((int) request.dataLength());
   }
 
-  private Completion write(BlockRequest request, GuestMemory memory) {
+  private Completion write(BlockRequest request, PendingRequest pending, GuestMemory memory) {
     if (backend.readOnly()) {
       return reject(
           VIRTIO_BLK_S_IOERR,
@@ -160,11 +220,16 @@ final class RequestHandler {
     if (problem != null) {
       return reject(VIRTIO_BLK_S_IOERR, problem);
     }
+    long result;
     try {
-      backend.write(request.sector() << SECTOR_SHIFT, segments(request, memory));
+      result = engine.write(request.sector() << SECTOR_SHIFT, segments(request, memory), pending);
     } catch (IOException e) {
       return hostFailure(request, e);
     }
+    return result == BlockIoEngine.SUBMITTED ? Completion.SUBMITTED : writeDone(request);
+  }
+
+  private Completion writeDone(BlockRequest request) {
     metrics.writeBytes.addAndGet(request.dataLength());
     metrics.writeCount.incrementAndGet();
     return Completion.ok(0);
@@ -175,14 +240,19 @@ final class RequestHandler {
    * sync engine does. With Unsafe the device does not offer the flush feature, so a driver that
    * follows the spec sends no FLUSH.
    */
-  private Completion flush() {
+  private Completion flush(PendingRequest pending) {
+    long result;
     try {
-      backend.flush();
+      result = engine.flush(pending);
     } catch (IOException e) {
       metrics.executeFails.incrementAndGet();
       logHostError("flush of " + backend.path() + " failed: " + e.getMessage());
       return Completion.error(VIRTIO_BLK_S_IOERR);
     }
+    return result == BlockIoEngine.SUBMITTED ? Completion.SUBMITTED : flushDone();
+  }
+
+  private Completion flushDone() {
     metrics.flushCount.incrementAndGet();
     return Completion.ok(0);
   }

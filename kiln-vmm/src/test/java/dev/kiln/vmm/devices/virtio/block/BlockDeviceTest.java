@@ -38,23 +38,29 @@ import org.junit.jupiter.api.io.TempDir;
  * hand in guest memory, as a guest driver would, against a disk image in a temporary directory.
  */
 class BlockDeviceTest {
-  private static final int SECTORS = 64;
-  private static final int QUEUE_SIZE = 16;
-  private static final long BASE_FEATURES = VirtioSpec.feature(VirtioSpec.VIRTIO_F_VERSION_1);
+  static final int SECTORS = 64;
+  static final int QUEUE_SIZE = 16;
+  static final long BASE_FEATURES = VirtioSpec.feature(VirtioSpec.VIRTIO_F_VERSION_1);
   private static final long EVENT_IDX = VirtioSpec.feature(VirtioSpec.VIRTIO_RING_F_EVENT_IDX);
   private static final int QUEUE_NOTIFY = 0x050;
 
   @TempDir Path dir;
 
-  private final GuestMemory memory =
-      new GuestMemory(List.of(new GuestRegion(0, Arena.ofAuto().allocate(16 << 20, 4096))));
-  private final AtomicInteger interrupts = new AtomicInteger();
-  private final AtomicInteger resetRequests = new AtomicInteger();
-  private Path image;
-  private byte[] imageBytes;
-  private BlockDevice device;
-  private MmioTransport transport;
-  private TestDriver driver;
+  /** Where guest RAM is split into two regions with separate host mappings. */
+  static final long REGION_BOUNDARY = 8 << 20;
+
+  final GuestMemory memory =
+      new GuestMemory(
+          List.of(
+              new GuestRegion(0, Arena.ofAuto().allocate(REGION_BOUNDARY, 4096)),
+              new GuestRegion(REGION_BOUNDARY, Arena.ofAuto().allocate(REGION_BOUNDARY, 4096))));
+  final AtomicInteger interrupts = new AtomicInteger();
+  final AtomicInteger resetRequests = new AtomicInteger();
+  Path image;
+  byte[] imageBytes;
+  BlockDevice device;
+  MmioTransport transport;
+  TestDriver driver;
 
   @BeforeEach
   void writeImage() throws IOException {
@@ -74,35 +80,58 @@ class BlockDeviceTest {
   }
 
   /** Creates the device and transport, and starts them with {@code features} accepted. */
-  private void start(String driveId, boolean readOnly, CacheType cache, long features)
-      throws IOException {
+  void start(String driveId, boolean readOnly, CacheType cache, long features) throws IOException {
     create(driveId, readOnly, cache);
     driver.start(features, QUEUE_SIZE);
   }
 
-  private void start() throws IOException {
+  void start() throws IOException {
     start("rootfs", false, CacheType.UNSAFE, BASE_FEATURES);
   }
 
-  private void create(String driveId, boolean readOnly, CacheType cache) throws IOException {
+  /** Returns the engine under test; {@link BlockDeviceAsyncTest} runs these tests on io_uring. */
+  BlockIoEngine openEngine(FileBackend backend) throws IOException {
+    return new SyncEngine(backend);
+  }
+
+  /** Waits until the engine has finished every request in flight. */
+  void awaitCompletions() {}
+
+  /** Handles the queue as a notification would, and waits for the requests it started. */
+  void processQueue() {
+    device.processQueue(0);
+    awaitCompletions();
+  }
+
+  void create(String driveId, boolean readOnly, CacheType cache) throws IOException {
     AtomicReference<MmioTransport> transportRef = new AtomicReference<>();
+    FileBackend backend = FileBackend.open(image, readOnly);
     device =
         new BlockDevice(
             driveId,
-            FileBackend.open(image, readOnly),
+            backend,
+            openEngine(backend),
             cache,
+            null,
             () -> {
               resetRequests.incrementAndGet();
               transportRef.get().fail("test device gave up");
             });
     transport =
         new MmioTransport(
-            "block test", device, memory, interrupts::incrementAndGet, device::processQueue);
+            "block test",
+            device,
+            memory,
+            interrupts::incrementAndGet,
+            queue -> {
+              device.processQueue(queue);
+              awaitCompletions();
+            });
     transportRef.set(transport);
     driver = new TestDriver(memory, transport);
   }
 
-  private static byte[] pattern(int length, int seed) {
+  static byte[] pattern(int length, int seed) {
     byte[] data = new byte[length];
     for (int i = 0; i < length; i++) {
       data[i] = (byte) (seed + i * 13);
@@ -110,11 +139,11 @@ class BlockDeviceTest {
     return data;
   }
 
-  private byte[] fileRange(long offset, int length) throws IOException {
+  byte[] fileRange(long offset, int length) throws IOException {
     return Arrays.copyOfRange(Files.readAllBytes(image), (int) offset, (int) offset + length);
   }
 
-  private long metric(String name) {
+  long metric(String name) {
     return device.metrics().snapshot().get(name);
   }
 
@@ -211,7 +240,7 @@ class BlockDeviceTest {
         driver.readable(Arrays.copyOfRange(data, 1536, 2048)),
         outStatus);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(outStatus)).isEqualTo(VIRTIO_BLK_S_OK);
     assertThat(driver.usedIndex()).isEqualTo(1);
@@ -225,7 +254,7 @@ class BlockDeviceTest {
     Buffer inStatus = driver.status();
     int head = driver.submit(driver.header(VIRTIO_BLK_T_IN, 2), first, second, inStatus);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(inStatus)).isEqualTo(VIRTIO_BLK_S_OK);
     assertThat(driver.used(1)).isEqualTo(new Used(head, 2048 + 1));
@@ -246,7 +275,7 @@ class BlockDeviceTest {
     Buffer status = driver.status();
     driver.submit(driver.header(VIRTIO_BLK_T_IN, SECTORS - 1), data, status);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(status)).isEqualTo(VIRTIO_BLK_S_OK);
     assertThat(memory.read(data.address(), 512))
@@ -260,7 +289,7 @@ class BlockDeviceTest {
     Buffer dataAndStatus = driver.writable(512 + 1);
     driver.submit(driver.header(VIRTIO_BLK_T_IN, 1), dataAndStatus);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(memory.read(dataAndStatus.address(), 512))
         .isEqualTo(Arrays.copyOfRange(imageBytes, 512, 1024));
@@ -281,7 +310,7 @@ class BlockDeviceTest {
         driver.readable(data),
         status);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(status)).isEqualTo(VIRTIO_BLK_S_OK);
     assertThat(fileRange(3 * 512, 512)).isEqualTo(data);
@@ -308,7 +337,7 @@ class BlockDeviceTest {
     Buffer status = driver.status();
     driver.submit(driver.header(VIRTIO_BLK_T_FLUSH, 0), status);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(status)).isEqualTo(VIRTIO_BLK_S_OK);
     assertThat(driver.used(0).length()).isEqualTo(1);
@@ -321,7 +350,7 @@ class BlockDeviceTest {
     Buffer status = driver.status();
     driver.submit(driver.header(VIRTIO_BLK_T_FLUSH, 0), status);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(status)).isEqualTo(VIRTIO_BLK_S_OK);
     assertThat(metric("flush_count")).isEqualTo(1);
@@ -334,7 +363,7 @@ class BlockDeviceTest {
     Buffer status = driver.status();
     driver.submit(driver.header(VIRTIO_BLK_T_GET_ID, 0), id, status);
 
-    device.processQueue(0);
+    processQueue();
 
     byte[] expected = Arrays.copyOf("rootfs".getBytes(StandardCharsets.US_ASCII), 20);
     assertThat(driver.statusOf(status)).isEqualTo(VIRTIO_BLK_S_OK);
@@ -349,7 +378,7 @@ class BlockDeviceTest {
     Buffer status = driver.status();
     driver.submit(driver.header(VIRTIO_BLK_T_GET_ID, 0), id, status);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(new String(memory.read(id.address(), 20), StandardCharsets.US_ASCII))
         .isEqualTo("a_drive_id_longer_th");
@@ -362,7 +391,7 @@ class BlockDeviceTest {
     Buffer status = driver.status();
     driver.submit(driver.header(VIRTIO_BLK_T_GET_ID, 0), driver.writable(8), status);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(status)).isEqualTo(VIRTIO_BLK_S_IOERR);
     assertThat(metric("invalid_reqs_count")).isEqualTo(1);
@@ -376,7 +405,7 @@ class BlockDeviceTest {
     Buffer status = driver.status();
     driver.submit(driver.header(VIRTIO_BLK_T_OUT, 0), driver.readable(pattern(512, 1)), status);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(status)).isEqualTo(VIRTIO_BLK_S_IOERR);
     assertThat(driver.used(0).length()).isEqualTo(1);
@@ -392,7 +421,7 @@ class BlockDeviceTest {
     Buffer status = driver.status();
     driver.submit(driver.header(VIRTIO_BLK_T_IN, 4), data, status);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(status)).isEqualTo(VIRTIO_BLK_S_OK);
     assertThat(memory.read(data.address(), 512))
@@ -413,7 +442,7 @@ class BlockDeviceTest {
       Buffer status = driver.status();
       driver.submit(driver.header(VIRTIO_BLK_T_IN, c[0]), data, status);
 
-      device.processQueue(0);
+      processQueue();
 
       assertThat(driver.statusOf(status))
           .as("sector %s, %d bytes", Long.toUnsignedString(c[0]), c[1])
@@ -431,7 +460,7 @@ class BlockDeviceTest {
     driver.submit(
         driver.header(VIRTIO_BLK_T_OUT, SECTORS - 1), driver.readable(pattern(1024, 3)), status);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(status)).isEqualTo(VIRTIO_BLK_S_IOERR);
     assertThat(Files.readAllBytes(image)).isEqualTo(imageBytes);
@@ -445,7 +474,7 @@ class BlockDeviceTest {
     Buffer outStatus = driver.status();
     driver.submit(driver.header(VIRTIO_BLK_T_OUT, 0), driver.readable(pattern(700, 1)), outStatus);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(inStatus)).isEqualTo(VIRTIO_BLK_S_IOERR);
     assertThat(driver.statusOf(outStatus)).isEqualTo(VIRTIO_BLK_S_IOERR);
@@ -459,7 +488,7 @@ class BlockDeviceTest {
     Buffer status = driver.status();
     driver.submit(driver.header(11, 0), driver.readable(pattern(512, 0)), status);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(status)).isEqualTo(VIRTIO_BLK_S_UNSUPP);
     assertThat(driver.used(0).length()).isEqualTo(1);
@@ -476,7 +505,7 @@ class BlockDeviceTest {
         driver.writable(512),
         status);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(status)).isEqualTo(VIRTIO_BLK_S_IOERR);
   }
@@ -487,7 +516,7 @@ class BlockDeviceTest {
     Buffer status = driver.status();
     driver.submit(driver.header(VIRTIO_BLK_T_OUT, 0), driver.writable(512), status);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(status)).isEqualTo(VIRTIO_BLK_S_IOERR);
     assertThat(Files.readAllBytes(image)).isEqualTo(imageBytes);
@@ -500,7 +529,7 @@ class BlockDeviceTest {
     Buffer status = driver.status();
     int head = driver.submit(new Buffer(header.address(), 8, false), status);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(status)).isEqualTo(VIRTIO_BLK_S_IOERR);
     assertThat(driver.used(0)).isEqualTo(new Used(head, 1));
@@ -515,7 +544,7 @@ class BlockDeviceTest {
     Buffer nextStatus = driver.status();
     driver.submit(driver.header(VIRTIO_BLK_T_IN, 0), driver.writable(512), nextStatus);
 
-    assertThatCode(() -> device.processQueue(0)).doesNotThrowAnyException();
+    assertThatCode(() -> processQueue()).doesNotThrowAnyException();
 
     assertThat(driver.usedIndex()).isEqualTo(2);
     assertThat(driver.used(0)).isEqualTo(new Used(head, 0));
@@ -531,7 +560,7 @@ class BlockDeviceTest {
     Buffer empty = new Buffer(driver.allocate(1, 0xff), 0, true);
     int head = driver.submit(driver.header(VIRTIO_BLK_T_FLUSH, 0), empty);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.used(0)).isEqualTo(new Used(head, 0));
     assertThat(driver.statusOf(empty)).as("byte past the empty buffer").isEqualTo(0xff);
@@ -546,14 +575,62 @@ class BlockDeviceTest {
     Buffer status = driver.status();
     driver.submit(driver.header(VIRTIO_BLK_T_IN, 8), driver.writable(512), status);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(status)).isEqualTo(VIRTIO_BLK_S_IOERR);
     assertThat(metric("execute_fails")).isEqualTo(1);
     assertThat(metric("invalid_reqs_count")).isZero();
   }
 
+  @Test
+  void outThenInAcrossMemoryRegions() throws IOException {
+    start();
+    byte[] data = pattern(1024, 41);
+    long low = REGION_BOUNDARY - 512;
+    memory.write(low, data, 0, 512);
+    memory.write(REGION_BOUNDARY, data, 512, 512);
+    Buffer writeStatus = driver.status();
+    driver.submit(
+        driver.header(VIRTIO_BLK_T_OUT, 2),
+        new Buffer(low, 512, false),
+        new Buffer(REGION_BOUNDARY, 512, false),
+        writeStatus);
+    processQueue();
+    memory.zero(low, 512);
+    memory.zero(REGION_BOUNDARY, 512);
+    Buffer readStatus = driver.status();
+    driver.submit(
+        driver.header(VIRTIO_BLK_T_IN, 2),
+        new Buffer(low, 512, true),
+        new Buffer(REGION_BOUNDARY, 512, true),
+        readStatus);
+
+    processQueue();
+
+    assertThat(driver.statusOf(writeStatus)).isEqualTo(VIRTIO_BLK_S_OK);
+    assertThat(driver.statusOf(readStatus)).isEqualTo(VIRTIO_BLK_S_OK);
+    assertThat(fileRange(1024, 1024)).isEqualTo(data);
+    assertThat(memory.read(low, 512)).isEqualTo(Arrays.copyOfRange(data, 0, 512));
+    assertThat(memory.read(REGION_BOUNDARY, 512)).isEqualTo(Arrays.copyOfRange(data, 512, 1024));
+    assertThat(driver.used(1)).isEqualTo(new Used(driver.used(1).head(), 1025));
+  }
+
   // Drivers that break the queue rules
+
+  @Test
+  void bufferSpanningRegionsRequestsReset() throws IOException {
+    start();
+    driver.submit(
+        driver.header(VIRTIO_BLK_T_IN, 0),
+        new Buffer(REGION_BOUNDARY - 256, 512, true),
+        driver.status());
+
+    processQueue();
+
+    assertThat(resetRequests.get()).isEqualTo(1);
+    assertThat(driver.usedIndex()).isZero();
+    assertThat(fileRange(0, 512)).isEqualTo(Arrays.copyOfRange(imageBytes, 0, 512));
+  }
 
   @Test
   void descriptorOutsideRamRequestsReset() throws IOException {
@@ -561,7 +638,7 @@ class BlockDeviceTest {
     Buffer status = driver.status();
     driver.submit(driver.header(VIRTIO_BLK_T_IN, 0), new Buffer(64L << 20, 512, true), status);
 
-    assertThatCode(() -> device.processQueue(0)).doesNotThrowAnyException();
+    assertThatCode(() -> processQueue()).doesNotThrowAnyException();
 
     assertThat(resetRequests.get()).isEqualTo(1);
     assertThat(transport.status() & VirtioSpec.STATUS_DEVICE_NEEDS_RESET).isNotZero();
@@ -575,11 +652,11 @@ class BlockDeviceTest {
   void brokenDeviceIgnoresNotificationsUntilReset() throws IOException {
     start();
     driver.submit(driver.header(VIRTIO_BLK_T_IN, 0), new Buffer(64L << 20, 512, true));
-    device.processQueue(0);
+    processQueue();
     Buffer status = driver.status();
     driver.submit(driver.header(VIRTIO_BLK_T_IN, 0), driver.writable(512), status);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(status)).isEqualTo(0xff);
     assertThat(resetRequests.get()).isEqualTo(1);
@@ -588,7 +665,7 @@ class BlockDeviceTest {
     Buffer afterReset = driver.status();
     driver.submit(driver.header(VIRTIO_BLK_T_IN, 0), driver.writable(512), afterReset);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(afterReset)).isEqualTo(VIRTIO_BLK_S_OK);
     assertThat(transport.status() & VirtioSpec.STATUS_DEVICE_NEEDS_RESET).isZero();
@@ -602,7 +679,7 @@ class BlockDeviceTest {
     driver.writeDescriptor(1, header.address(), 16, VirtioSpec.VIRTQ_DESC_F_NEXT, 0);
     driver.publish(0);
 
-    assertThatCode(() -> device.processQueue(0)).doesNotThrowAnyException();
+    assertThatCode(() -> processQueue()).doesNotThrowAnyException();
 
     assertThat(resetRequests.get()).isEqualTo(1);
     assertThat(driver.usedIndex()).isZero();
@@ -614,7 +691,7 @@ class BlockDeviceTest {
     start();
     driver.setAvailableIndex(QUEUE_SIZE + 1);
 
-    assertThatCode(() -> device.processQueue(0)).doesNotThrowAnyException();
+    assertThatCode(() -> processQueue()).doesNotThrowAnyException();
 
     assertThat(resetRequests.get()).isEqualTo(1);
     assertThat(driver.usedIndex()).isZero();
@@ -627,7 +704,7 @@ class BlockDeviceTest {
     driver.submit(driver.header(VIRTIO_BLK_T_IN, 0), driver.writable(512), status);
     driver.submit(driver.header(VIRTIO_BLK_T_IN, 0), new Buffer(64L << 20, 512, true));
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(status)).isEqualTo(VIRTIO_BLK_S_OK);
     assertThat(driver.usedIndex()).isEqualTo(1);
@@ -640,7 +717,7 @@ class BlockDeviceTest {
   void processQueueBeforeActivationDoesNothing() throws IOException {
     create("rootfs", false, CacheType.UNSAFE);
 
-    assertThatCode(() -> device.processQueue(0)).doesNotThrowAnyException();
+    assertThatCode(() -> processQueue()).doesNotThrowAnyException();
     assertThatCode(() -> device.processQueue(3)).doesNotThrowAnyException();
 
     assertThat(metric("queue_event_count")).isZero();
@@ -657,7 +734,7 @@ class BlockDeviceTest {
     driver.write(TestDriver.STATUS, status);
     driver.write(TestDriver.STATUS, status | VirtioSpec.STATUS_DRIVER_OK);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(metric("activate_fails")).isEqualTo(1);
     assertThat(metric("queue_event_count")).isZero();
@@ -669,7 +746,7 @@ class BlockDeviceTest {
   void emptyNotificationRaisesNoInterrupt() throws IOException {
     start();
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(interrupts.get()).isZero();
     assertThat(metric("no_avail_buffer")).isEqualTo(1);
@@ -682,7 +759,7 @@ class BlockDeviceTest {
     Buffer status = driver.status();
     driver.submit(driver.header(VIRTIO_BLK_T_IN, 0), driver.writable(512), status);
 
-    device.processQueue(0);
+    processQueue();
 
     assertThat(driver.statusOf(status)).isEqualTo(VIRTIO_BLK_S_OK);
     assertThat(interrupts.get()).isZero();
@@ -693,19 +770,19 @@ class BlockDeviceTest {
     start("rootfs", false, CacheType.UNSAFE, BASE_FEATURES | EVENT_IDX);
     // used_event 0: the driver wants an interrupt once the used index passes 0.
     driver.submit(driver.header(VIRTIO_BLK_T_IN, 0), driver.writable(512), driver.status());
-    device.processQueue(0);
+    processQueue();
     assertThat(interrupts.get()).as("after the first request").isEqualTo(1);
     assertThat(driver.availableEvent()).as("avail_event").isEqualTo(1);
 
     // used_event 3: no interrupt until the used index moves past 3.
     driver.setUsedEvent(3);
     driver.submit(driver.header(VIRTIO_BLK_T_IN, 0), driver.writable(512), driver.status());
-    device.processQueue(0);
+    processQueue();
     assertThat(interrupts.get()).as("used index 2").isEqualTo(1);
 
     driver.submit(driver.header(VIRTIO_BLK_T_IN, 0), driver.writable(512), driver.status());
     driver.submit(driver.header(VIRTIO_BLK_T_IN, 0), driver.writable(512), driver.status());
-    device.processQueue(0);
+    processQueue();
     assertThat(driver.usedIndex()).isEqualTo(4);
     assertThat(interrupts.get()).as("used index 4, past used_event 3").isEqualTo(2);
     assertThat(driver.availableEvent()).isEqualTo(4);

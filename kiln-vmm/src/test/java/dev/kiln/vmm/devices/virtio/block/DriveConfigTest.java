@@ -189,10 +189,19 @@ class DriveConfigTest {
   }
 
   @Test
-  void asyncIoEngineNotSupported() {
+  void asyncIoEngineAccepted() {
+    DriveConfig drive =
+        new DriveConfig("rootfs", image, true, null, null, null, "Async", null, null);
+
+    assertThatCode(() -> validate(drive)).doesNotThrowAnyException();
+    assertThat(drive.ioEngineSetting()).isEqualTo(DriveConfig.IoEngine.ASYNC);
+  }
+
+  @Test
+  void ioEngineNameIsCaseSensitive() {
     assertRejected(
-        "`io_engine` Async is not supported by Kiln yet",
-        new DriveConfig("rootfs", image, true, null, null, null, "Async", null, null));
+        "`io_engine` is \"async\"; use Sync or Async",
+        new DriveConfig("rootfs", image, true, null, null, null, "async", null, null));
   }
 
   private DriveConfig limitedDrive(RateLimiterConfig limiter) {
