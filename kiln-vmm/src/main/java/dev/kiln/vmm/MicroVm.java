@@ -246,13 +246,40 @@ public final class MicroVm implements AutoCloseable {
    */
   public synchronized void updateDrive(String driveId, String path, RateLimiterConfig limiter)
       throws IOException {
-    blockDevices.stream()
-        .filter(d -> d.driveId().equals(driveId))
-        .findFirst()
-        .orElseThrow(() -> new IOException("there is no drive " + driveId));
-    // Swapping the backing file and the limiter of a running drive comes with the Async engine
-    // work on BlockDevice.
-    throw new IOException("changing drive " + driveId + " of a running VM is not supported yet");
+    BlockDevice device =
+        blockDevices.stream()
+            .filter(d -> d.driveId().equals(driveId))
+            .findFirst()
+            .orElseThrow(() -> new IOException("there is no drive " + driveId));
+    if (limiter != null && device.rateLimiter() == null && limiter.limits()) {
+      throw new IOException(
+          "drive "
+              + driveId
+              + " was configured without a rate_limiter, so it has none to update; configure one"
+              + " (it may allow everything) before InstanceStart");
+    }
+    if (path != null) {
+      try {
+        EventFd completions = device.replaceBackend(Path.of(path));
+        if (completions != null) {
+          eventLoop.register(completions.fd(), device::onEngineCompletion);
+        }
+      } catch (SyscallException e) {
+        device.metrics().updateFails.incrementAndGet();
+        throw new IOException(
+            "drive " + driveId + ": cannot watch the new file's completions: " + e.getMessage(), e);
+      } catch (IOException e) {
+        device.metrics().updateFails.incrementAndGet();
+        throw new IOException(
+            "drive " + driveId + ": cannot use " + path + ": " + e.getMessage(), e);
+      }
+      virtio.configChanged(device);
+      LOG.info("Drive {} now uses {}", driveId, path);
+    }
+    if (limiter != null && device.rateLimiter() != null) {
+      limiter.applyTo(device.rateLimiter());
+      LOG.info("Drive {} has a new rate limiter", driveId);
+    }
   }
 
   /**

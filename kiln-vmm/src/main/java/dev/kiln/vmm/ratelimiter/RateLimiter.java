@@ -16,8 +16,8 @@ import java.io.UncheckedIOException;
  * refill rate instead, so a throttled queue resumes as soon as the tokens exist.
  */
 public final class RateLimiter implements AutoCloseable {
-  private final TokenBucket bandwidth;
-  private final TokenBucket ops;
+  private TokenBucket bandwidth; // guarded by this
+  private TokenBucket ops; // guarded by this
   private final TimerFd timer;
   private boolean blocked;
   private long timerDelayNanos;
@@ -45,13 +45,26 @@ public final class RateLimiter implements AutoCloseable {
     this.timer = timer;
   }
 
+  /**
+   * Replaces the buckets, as an API update of a running device's limiter does. The new buckets
+   * start full, as Firecracker's do; a request held back by the old ones is tried again at the next
+   * timer expiry or queue notification.
+   *
+   * @param bandwidth the new bucket of bytes, or null for no bandwidth limit
+   * @param ops the new bucket of operations, or null for no operation limit
+   */
+  public synchronized void update(TokenBucket bandwidth, TokenBucket ops) {
+    this.bandwidth = bandwidth;
+    this.ops = ops;
+  }
+
   /** Returns the bandwidth bucket, or null when bytes are not limited. */
-  public TokenBucket bandwidth() {
+  public synchronized TokenBucket bandwidth() {
     return bandwidth;
   }
 
   /** Returns the ops bucket, or null when operations are not limited. */
-  public TokenBucket ops() {
+  public synchronized TokenBucket ops() {
     return ops;
   }
 

@@ -43,6 +43,13 @@ public record RateLimiterConfig(
    *
    * @throws SyscallException when the timerfd cannot be created
    */
+  /** Gives {@code limiter} this configuration's buckets, full. */
+  public void applyTo(RateLimiter limiter) {
+    limiter.update(
+        bandwidth == null ? null : bandwidth.toTokenBucket(System::nanoTime),
+        ops == null ? null : ops.toTokenBucket(System::nanoTime));
+  }
+
   public RateLimiter toRateLimiter() throws SyscallException {
     return toRateLimiter(System::nanoTime, new TimerFd());
   }

@@ -64,6 +64,7 @@ public final class MmioTransport implements BusDevice {
   private final InterruptLine interruptLine;
   private final IntConsumer notifier;
   private final AtomicInteger interruptStatus = new AtomicInteger();
+  private int configGeneration; // guarded by this
 
   private int status;
   private int deviceFeaturesSelect;
@@ -129,7 +130,7 @@ public final class MmioTransport implements BusDevice {
       case QUEUE_READY -> queue != null && queue.ready() ? 1 : 0;
       case INTERRUPT_STATUS -> interruptStatus.get();
       case STATUS -> status;
-      case CONFIG_GENERATION -> 0;
+      case CONFIG_GENERATION -> configGeneration;
       default -> 0;
     };
   }
@@ -263,6 +264,17 @@ public final class MmioTransport implements BusDevice {
     }
     active = true;
     device.activate(memory, driverFeatures, this::raise);
+  }
+
+  /**
+   * Bumps the configuration generation and raises a configuration-change interrupt, when the driver
+   * has the device running; a driver that sets it up later reads the new values anyway.
+   */
+  public synchronized void configChanged() {
+    configGeneration++;
+    if (active) {
+      raise(VirtioSpec.INTERRUPT_CONFIG_CHANGE);
+    }
   }
 
   /** Sets {@code DEVICE_NEEDS_RESET} and raises a configuration-change interrupt for the driver. */

@@ -118,6 +118,18 @@ public final class VirtioSlots implements AutoCloseable {
     return fd;
   }
 
+  /**
+   * Tells the driver of {@code device} that its configuration space changed, with a
+   * configuration-change interrupt (virtio 1.2, 4.2.2.1).
+   */
+  public void configChanged(VirtioDevice device) {
+    for (Slot slot : slots) {
+      if (slot.transport().device() == device) {
+        slot.transport().configChanged();
+      }
+    }
+  }
+
   /** Returns the placed devices in slot order. */
   public List<Slot> slots() {
     return List.copyOf(slots);

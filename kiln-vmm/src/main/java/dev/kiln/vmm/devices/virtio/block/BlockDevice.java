@@ -68,12 +68,12 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
   private static final int LOGGED_QUEUE_FAILURES = 10;
 
   private final String driveId;
-  private final FileBackend backend;
-  private final BlockIoEngine engine;
+  private FileBackend backend; // replaced under this by replaceBackend
+  private BlockIoEngine engine; // replaced under this by replaceBackend
   private final DriveConfig.CacheType cacheType;
   private final Runnable needsReset;
   private final long features;
-  private final RequestHandler handler;
+  private RequestHandler handler; // replaced under this by replaceBackend
   private final RateLimiter rateLimiter;
   private final byte[] config;
   private final Virtqueue queue = new Virtqueue(QUEUE_SIZE);
@@ -311,6 +311,61 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     engineThrottled = false;
     memory = null;
     interrupt = null;
+  }
+
+  /**
+   * Points the device at another backing file of the same kind (read-only or not) with a new engine
+   * of the same {@code io_engine}, as Firecracker does for {@code PATCH /drives/{id}}: Kata
+   * Containers hot-plugs disks this way into placeholder drives. Requests in flight on the old file
+   * are finished for the guest first. The guest learns the new capacity through a configuration
+   * change interrupt, which the caller raises through the transport.
+   *
+   * @return the new engine's completion eventfd, which the caller must register with the event loop
+   *     to call {@link #onEngineCompletion}, or null for the Sync engine
+   * @throws IOException naming the path when it cannot be opened; the device then keeps its file
+   */
+  public synchronized EventFd replaceBackend(Path path) throws IOException {
+    FileBackend next = FileBackend.open(path, backend.readOnly());
+    BlockIoEngine nextEngine;
+    try {
+      nextEngine = BlockIoEngine.open(engine.kind(), next);
+    } catch (IOException | RuntimeException e) {
+      next.close();
+      throw e;
+    }
+    if (engine instanceof AsyncEngine async && async.inFlight() > 0) {
+      int usedBefore = queue.usedIndex();
+      try {
+        async.drain(
+            (pending, result) -> {
+              if (active) {
+                queue.addUsed(pending.head(), handler.complete(pending, result, memory));
+              }
+            });
+      } catch (SyscallException | RuntimeException e) {
+        nextEngine.close();
+        next.close();
+        throw new IOException(
+            "drive " + driveId + ": cannot finish the requests in flight: " + e.getMessage(), e);
+      }
+      if (active) {
+        raiseInterrupt(usedBefore);
+      }
+    }
+    BlockIoEngine oldEngine = engine;
+    FileBackend oldBackend = backend;
+    backend = next;
+    engine = nextEngine;
+    handler = new RequestHandler(driveId, next, nextEngine, metrics);
+    engineThrottled = false;
+    MemorySegment.ofArray(config).set(LE_U64, VirtioBlockSpec.CONFIG_CAPACITY, next.capacity());
+    try {
+      oldEngine.close();
+    } finally {
+      oldBackend.close();
+    }
+    metrics.updateCount.incrementAndGet();
+    return completionEvent();
   }
 
   /** Waits for the Async engine's requests in flight and drops their results. */

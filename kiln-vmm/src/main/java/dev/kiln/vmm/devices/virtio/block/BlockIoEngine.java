@@ -17,8 +17,8 @@ public sealed interface BlockIoEngine extends AutoCloseable permits SyncEngine, 
   /**
    * Creates the engine a drive's {@code io_engine} names, on an open backend.
    *
-   * @throws IOException when the Async engine cannot set up io_uring; the message explains why and what
-   *     to change
+   * @throws IOException when the Async engine cannot set up io_uring; the message explains why and
+   *     what to change
    */
   static BlockIoEngine open(DriveConfig.IoEngine setting, FileBackend backend) throws IOException {
     return switch (setting) {

@@ -6,10 +6,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The counters of one block device, named as in Firecracker's block metrics ({@code
- * BlockDeviceMetrics}) so that a metrics file reads the same. Each counter only grows. The counters
- * for features Kiln lacks (drive updates, the io_uring engine) stay at 0. Firecracker's latency
- * aggregates {@code read_agg} and {@code write_agg} and its {@code remaining_reqs_count} are not
- * kept.
+ * BlockDeviceMetrics}) so that a metrics file reads the same. Each counter only grows.
+ * Firecracker's latency aggregates {@code read_agg} and {@code write_agg} and its {@code
+ * remaining_reqs_count} are not kept.
  *
  * <p>NOTE: {@code execute_fails} and {@code invalid_reqs_count} count what their names say. That
  * differs from Firecracker (main branch), which counts chains it cannot parse as {@code
@@ -47,10 +46,10 @@ public final class BlockMetrics {
   /** Rate limiter timer expiries, each followed by another pass over the queue. */
   public final AtomicLong rateLimiterEventCount = new AtomicLong();
 
-  /** Drive updates through the API; Kiln has none yet, so this stays at 0. */
+  /** Backing files swapped through the API ({@code PATCH /drives/{id}} with path_on_host). */
   public final AtomicLong updateCount = new AtomicLong();
 
-  /** Failed drive updates through the API; stays at 0 like {@link #updateCount}. */
+  /** Backing file swaps through the API that failed; the drive kept its old file. */
   public final AtomicLong updateFails = new AtomicLong();
 
   /** Bytes read from the backing file into guest memory. */
@@ -68,7 +67,7 @@ public final class BlockMetrics {
   /** Passes over the queue that the rate limiter stopped, leaving a request in the ring. */
   public final AtomicLong rateLimiterThrottledEvents = new AtomicLong();
 
-  /** Notifications delayed because the io_uring queue was full; Kiln has only the sync engine. */
+  /** Passes over the queue that stopped because the Async engine had its ring full. */
   public final AtomicLong ioEngineThrottledEvents = new AtomicLong();
 
   /** Returns every counter by its Firecracker name, in Firecracker's order. */
