@@ -20,6 +20,7 @@ import dev.kiln.vmm.config.BootSourceConfig;
 import dev.kiln.vmm.config.DriveConfig;
 import dev.kiln.vmm.config.MachineConfig;
 import dev.kiln.vmm.config.VmConfig;
+import dev.kiln.vmm.config.VsockConfig;
 import dev.kiln.vmm.devices.Bus;
 import dev.kiln.vmm.devices.EventLoop;
 import dev.kiln.vmm.devices.legacy.BootTimer;
@@ -33,6 +34,9 @@ import dev.kiln.vmm.devices.virtio.balloon.StatsPoller;
 import dev.kiln.vmm.devices.virtio.block.BlockDevice;
 import dev.kiln.vmm.devices.virtio.block.FileBackend;
 import dev.kiln.vmm.devices.virtio.rng.RngDevice;
+import dev.kiln.vmm.devices.virtio.vsock.VsockDevice;
+import dev.kiln.vmm.devices.virtio.vsock.VsockMetrics;
+import dev.kiln.vmm.devices.virtio.vsock.VsockMuxer;
 import dev.kiln.vmm.loader.BootProtocol;
 import dev.kiln.vmm.loader.Initrd;
 import dev.kiln.vmm.loader.InitrdLoader;
@@ -87,6 +91,8 @@ public final class MicroVm implements AutoCloseable {
   private final StatsPoller statsPoller;
   private final List<RateLimiter> rateLimiters;
   private final BootTimer bootTimer;
+  private final VsockMuxer vsockMuxer;
+  private final VsockDevice vsock;
 
   private MicroVm(Builder b) {
     this.id = b.options.id();
@@ -107,6 +113,8 @@ public final class MicroVm implements AutoCloseable {
     this.statsPoller = b.statsPoller;
     this.rateLimiters = List.copyOf(b.rateLimiters);
     this.bootTimer = b.bootTimer;
+    this.vsockMuxer = b.vsockMuxer;
+    this.vsock = b.vsock;
   }
 
   /**
@@ -170,6 +178,9 @@ public final class MicroVm implements AutoCloseable {
           balloon.inflatedPages(),
           balloon.deflatedPages());
     }
+    if (vsock != null) {
+      LOG.info("virtio-vsock: counters {}", vsock.metrics().snapshot());
+    }
     if (bootTimer != null && !bootTimer.fired()) {
       LOG.info(
           "Boot timer: the guest never wrote {} to 0x{}; its init must write it to report a"
@@ -191,6 +202,11 @@ public final class MicroVm implements AutoCloseable {
     return balloon;
   }
 
+  /** Returns the vsock device, or null when the configuration has no {@code vsock} section. */
+  public VsockDevice vsock() {
+    return vsock;
+  }
+
   /** Returns the port-I/O bus, for counters. */
   public Bus portBus() {
     return pio;
@@ -210,6 +226,10 @@ public final class MicroVm implements AutoCloseable {
       serialInterrupt.close();
       eventLoop.close();
       virtio.close();
+      if (vsockMuxer != null) {
+        // Also removes the socket file at uds_path.
+        vsockMuxer.close();
+      }
       for (BlockDevice device : blockDevices) {
         closeQuietly(device);
       }
@@ -268,6 +288,8 @@ public final class MicroVm implements AutoCloseable {
     private final List<RateLimiter> rateLimiters = new ArrayList<>();
     private final List<RateLimiterTimer> rateLimiterTimers = new ArrayList<>();
     private BootTimer bootTimer;
+    private VsockMuxer vsockMuxer;
+    private VsockDevice vsock;
     private String rootArguments = "";
 
     Builder(VmConfig config, VmOptions options) {
@@ -348,6 +370,9 @@ public final class MicroVm implements AutoCloseable {
       for (VirtioPlan plan : virtioPlan) {
         virtio.attach(plan.name(), plan.factory(), vm, mmio, memory, eventLoop);
       }
+      if (vsock != null) {
+        vsock.start(eventLoop);
+      }
       if (statsPoller != null) {
         eventLoop.register(statsPoller.fd(), statsPoller::onTimer);
         statsPoller.start();
@@ -363,7 +388,7 @@ public final class MicroVm implements AutoCloseable {
      * their rate limiters.
      */
     private void planVirtioDevices() throws VmStartException, SyscallException {
-      // Firecracker's order: balloon, drives, then entropy.
+      // Firecracker's order: balloon, drives, network interfaces, vsock, then entropy.
       if (config.balloon() != null) {
         virtioPlan.add(
             new VirtioPlan(
@@ -414,6 +439,9 @@ public final class MicroVm implements AutoCloseable {
           rootArguments = " " + drive.kernelRootArguments();
         }
       }
+      if (config.vsock() != null) {
+        planVsock(config.vsock());
+      }
       if (config.entropy() != null) {
         RateLimiter limiter = createRateLimiter(config.entropy().rateLimiter());
         virtioPlan.add(
@@ -428,6 +456,31 @@ public final class MicroVm implements AutoCloseable {
                   return device;
                 }));
       }
+    }
+
+    /** Creates the vsock listening socket now, so that a bad path fails before the VM starts. */
+    private void planVsock(VsockConfig vsockConfig) throws VmStartException {
+      VsockMetrics metrics = new VsockMetrics();
+      long cid = vsockConfig.guestCid();
+      try {
+        vsockMuxer = new VsockMuxer(vsockConfig.udsPath(), cid, metrics);
+      } catch (SyscallException e) {
+        throw new VmStartException(
+            String.format(
+                "vsock: cannot listen on `uds_path` %s: %s; remove the file there or choose"
+                    + " another path",
+                vsockConfig.udsPath(), e.getMessage()),
+            e);
+      }
+      VsockMuxer muxer = vsockMuxer;
+      virtioPlan.add(
+          new VirtioPlan(
+              "vsock",
+              needsReset -> {
+                vsock = new VsockDevice(cid, muxer, metrics, needsReset);
+                return vsock;
+              }));
+      LOG.info("vsock: guest CID {}, listening on {}", cid, vsockConfig.udsPath());
     }
 
     /** Creates the limiter a configuration describes, or returns null when it limits nothing. */
@@ -562,6 +615,9 @@ public final class MicroVm implements AutoCloseable {
           eventLoop.close();
         }
         virtio.close();
+        if (vsockMuxer != null) {
+          vsockMuxer.close();
+        }
         for (RateLimiter limiter : rateLimiters) {
           limiter.close();
         }

@@ -189,6 +189,9 @@ public final class VmConfigParser {
     if (config.balloon() != null) {
       config.balloon().validate(config.machine(), source);
     }
+    if (config.vsock() != null) {
+      config.vsock().validate(source);
+    }
     SerialConfig serial = config.serial();
     if (serial != null && serial.rateLimiter() != null && !serial.rateLimiter().isNull()) {
       throw new ConfigException(

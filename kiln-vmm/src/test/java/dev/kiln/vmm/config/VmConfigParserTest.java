@@ -434,7 +434,6 @@ class VmConfigParserTest {
       delimiter = '|',
       value = {
         "network-interfaces|[{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}]",
-        "vsock|{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}",
         "metrics|{\"metrics_path\": \"/tmp/metrics\"}",
         "mmds-config|{\"network_interfaces\": [\"eth0\"]}",
         "cpu-config|{\"cpuid_modifiers\": []}",
