@@ -23,9 +23,9 @@ public record GuestPacketCheck(Action action, String reason) {
   public enum Action {
     /** Handle the packet. */
     ACCEPT,
-    /** Drop it without an answer. */
+    /** Drop it without a reply. */
     DROP,
-    /** Drop it and answer with an RST to its sender. */
+    /** Drop it and reply with an RST to its sender. */
     RESET
   }
 

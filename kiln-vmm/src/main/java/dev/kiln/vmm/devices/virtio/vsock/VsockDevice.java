@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  * <p>The configuration space is the guest's context id, a 64-bit value. The event queue is never
  * used, because Kiln has no snapshots and so never sends a transport reset event.
  *
- * <p>The guest may be hostile: a packet with a bad header is dropped or answered with an RST and
- * counted, a broken queue asks for a device reset, and the logs have a repeat limit.
+ * <p>The guest may be hostile: a packet with a bad header is dropped or gets an RST and counted, a
+ * broken queue asks for a device reset, and the logs have a repeat limit.
  */
 public final class VsockDevice implements VirtioDevice {
   private static final Logger LOG = LoggerFactory.getLogger(VsockDevice.class);
@@ -224,7 +224,7 @@ public final class VsockDevice implements VirtioDevice {
       }
       case RESET -> {
         metrics.invalidPktsCount.incrementAndGet();
-        logError("packet answered with RST (" + header + "): " + check.reason());
+        logError("packet rejected with RST (" + header + "): " + check.reason());
         muxer.enqueueReset(header);
       }
       case ACCEPT -> {

@@ -30,7 +30,7 @@ public final class VsockMetrics {
 
   /**
    * Failed events on the listening socket and on host connections still sending their {@code
-   * CONNECT} line: accept errors, malformed lines, timeouts, refusals at the connection limit.
+   * CONNECT} line: accept errors, malformed lines, timeouts, rejections at the connection limits.
    */
   public final AtomicLong muxerEventFails = new AtomicLong();
 

@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  *       RESPONSE, writes {@code OK <host port>\n} to the host socket, where the host port is one
  *       Kiln assigns. On RST or a timeout it closes the host socket.
  *   <li>Guest-initiated: a REQUEST to the host's CID on port P makes Kiln connect to {@code
- *       <uds_path>_P}; it answers RESPONSE when that works and RST when it does not.
+ *       <uds_path>_P}; it sends a RESPONSE when that works and an RST when it does not.
  * </ul>
  *
  * <p>Host sockets are non-blocking and wait in the device's epoll {@link EventLoop}. Every entry
@@ -59,7 +59,9 @@ public final class VsockMuxer implements AutoCloseable {
   /** The time a host connection has to send its {@code CONNECT} line. */
   static final long CONNECT_LINE_TIMEOUT_NANOS = 5_000_000_000L;
 
-  /** The time the guest has to answer a REQUEST: Firecracker's {@code CONN_REQUEST_TIMEOUT_MS}. */
+  /**
+   * The time the guest has to respond to a REQUEST: Firecracker's {@code CONN_REQUEST_TIMEOUT_MS}.
+   */
   static final long REQUEST_TIMEOUT_NANOS = 2_000_000_000L;
 
   /**
@@ -69,7 +71,7 @@ public final class VsockMuxer implements AutoCloseable {
   static final long SHUTDOWN_TIMEOUT_NANOS = 2_000_000_000L;
 
   /**
-   * The control packets (RST answers) that may wait for receive buffers; at this many the device
+   * The control packets (RST replies) that may wait for receive buffers; at this many the device
    * stops taking packets from the guest until the guest takes some.
    */
   static final int CONTROL_QUEUE_LIMIT = 256;
@@ -231,7 +233,7 @@ public final class VsockMuxer implements AutoCloseable {
     }
   }
 
-  /** Queues an RST answering {@code header}, from its destination to its source. */
+  /** Queues an RST in reply to {@code header}, from its destination to its source. */
   void enqueueReset(VsockPacketHeader header) {
     controlQueue.add(
         new VsockPacketHeader(
@@ -249,7 +251,10 @@ public final class VsockMuxer implements AutoCloseable {
 
   private void connectToHost(ConnectionKey key, VsockPacketHeader request) {
     if (connections.size() + pendingStreams.size() >= MAX_CONNECTIONS) {
-      warn("vsock {}: {} connections are open, the maximum; refusing", key, MAX_CONNECTIONS);
+      warn(
+          "vsock {}: {} connections are open, the maximum; rejecting the guest connection",
+          key,
+          MAX_CONNECTIONS);
       enqueueReset(request);
       return;
     }
@@ -259,7 +264,7 @@ public final class VsockMuxer implements AutoCloseable {
       fd = UnixSocket.connect(path);
     } catch (SyscallException e) {
       // The usual case when no host program listens on that port; the guest sees ECONNRESET.
-      warn("vsock {}: guest connection refused: {}", key, e.getMessage());
+      warn("vsock {}: connecting for the guest failed: {}", key, e.getMessage());
       enqueueReset(request);
       return;
     }
@@ -341,7 +346,7 @@ public final class VsockMuxer implements AutoCloseable {
           || connections.size() + pendingStreams.size() >= MAX_CONNECTIONS) {
         metrics.muxerEventFails.incrementAndGet();
         warn(
-            "vsock: refusing a host connection on {}: {} open and {} waiting for CONNECT, the"
+            "vsock: rejecting a host connection on {}: {} open and {} waiting for CONNECT, the"
                 + " maximum is {} and {}",
             udsPath,
             connections.size(),
@@ -475,7 +480,7 @@ public final class VsockMuxer implements AutoCloseable {
       return;
     }
     if (connection.hostHungUp() && connection.state() == VsockConnection.State.REQUEST_PENDING) {
-      // The host gave up before the guest answered.
+      // The host gave up before the guest responded.
       if (connection.requestSent()) {
         kill(connection);
       } else {
@@ -576,7 +581,7 @@ public final class VsockMuxer implements AutoCloseable {
             "vsock {}: {}; resetting the connection",
             connection.key(),
             connection.state() == VsockConnection.State.REQUEST_PENDING
-                ? "the guest did not answer the REQUEST within "
+                ? "the guest did not respond to the REQUEST within "
                     + REQUEST_TIMEOUT_NANOS / 1_000_000
                     + " ms"
                 : "the host did not take the guest's last data within "
