@@ -25,6 +25,7 @@ public final class Epoll implements AutoCloseable {
 
   private static final int EPOLL_CTL_ADD = 1;
   private static final int EPOLL_CTL_DEL = 2;
+  private static final int EPOLL_CTL_MOD = 3;
 
   // struct epoll_event is packed on x86_64: u32 events, then u64 data.
   private static final int EVENT_SIZE = 12;
@@ -45,6 +46,13 @@ public final class Epoll implements AutoCloseable {
     request.set(JAVA_INT_UNALIGNED, 0, interest);
     request.set(JAVA_LONG_UNALIGNED, 4, token);
     Syscalls.epollCtl(fd, EPOLL_CTL_ADD, target, request);
+  }
+
+  /** Changes the events a registered {@code target} waits for, keeping its token. */
+  public synchronized void modify(int target, int interest, long token) throws SyscallException {
+    request.set(JAVA_INT_UNALIGNED, 0, interest);
+    request.set(JAVA_LONG_UNALIGNED, 4, token);
+    Syscalls.epollCtl(fd, EPOLL_CTL_MOD, target, request);
   }
 
   /** Removes {@code target} from the set. */

@@ -17,7 +17,13 @@ public final class Errno {
   public static final int ENODEV = 19;
   public static final int EINVAL = 22;
   public static final int ENOSPC = 28;
+  public static final int EPIPE = 32;
+  public static final int ENAMETOOLONG = 36;
   public static final int ENOSYS = 38;
+  public static final int EADDRINUSE = 98;
+  public static final int ECONNRESET = 104;
+  public static final int ENOTCONN = 107;
+  public static final int ECONNREFUSED = 111;
   public static final int ENOTSUP = 95;
 
   private Errno() {}
@@ -40,7 +46,13 @@ public final class Errno {
       case ENODEV -> "ENODEV";
       case EINVAL -> "EINVAL";
       case ENOSPC -> "ENOSPC";
+      case EPIPE -> "EPIPE";
+      case ENAMETOOLONG -> "ENAMETOOLONG";
       case ENOSYS -> "ENOSYS";
+      case EADDRINUSE -> "EADDRINUSE";
+      case ECONNRESET -> "ECONNRESET";
+      case ENOTCONN -> "ENOTCONN";
+      case ECONNREFUSED -> "ECONNREFUSED";
       case ENOTSUP -> "ENOTSUP";
       default -> "errno " + errno;
     };

@@ -119,6 +119,25 @@ public final class Syscalls {
           "syscall",
           FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG),
           1);
+  private static final MethodHandle SOCKET =
+      downcall("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), -1);
+  private static final MethodHandle SOCKETPAIR =
+      downcall(
+          "socketpair", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), -1);
+  private static final MethodHandle BIND =
+      downcall("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), -1);
+  private static final MethodHandle LISTEN =
+      downcall("listen", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), -1);
+  private static final MethodHandle ACCEPT4 =
+      downcall(
+          "accept4", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT), -1);
+  private static final MethodHandle CONNECT =
+      downcall("connect", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), -1);
+  private static final MethodHandle SEND =
+      downcall(
+          "send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), -1);
+  private static final MethodHandle SHUTDOWN =
+      downcall("shutdown", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), -1);
   private static final MethodHandle STRERROR =
       LINKER.downcallHandle(LIBC.findOrThrow("strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
@@ -423,6 +442,154 @@ public final class Syscalls {
       throw new SyscallException("epoll_wait", errno);
     }
     return result;
+  }
+
+  /** Creates a socket (socket(2)) and returns its descriptor. */
+  static int socket(int domain, int type, int protocol) throws SyscallException {
+    MemorySegment state = callState();
+    int fd;
+    try {
+      fd = (int) SOCKET.invokeExact(state, domain, type, protocol);
+    } catch (Throwable t) {
+      throw unexpected(t);
+    }
+    if (fd < 0) {
+      throw new SyscallException("socket(domain " + domain + ")", lastErrno(state));
+    }
+    return fd;
+  }
+
+  /** Creates a connected pair of sockets (socketpair(2)) into {@code fds}, two ints. */
+  static void socketpair(int domain, int type, int protocol, MemorySegment fds)
+      throws SyscallException {
+    MemorySegment state = callState();
+    int result;
+    try {
+      result = (int) SOCKETPAIR.invokeExact(state, domain, type, protocol, fds);
+    } catch (Throwable t) {
+      throw unexpected(t);
+    }
+    if (result < 0) {
+      throw new SyscallException("socketpair(domain " + domain + ")", lastErrno(state));
+    }
+  }
+
+  /**
+   * Binds a socket to an address (bind(2)).
+   *
+   * @param name the address for the error message, such as a socket path
+   */
+  static void bind(int fd, MemorySegment address, int length, String name) throws SyscallException {
+    MemorySegment state = callState();
+    int result;
+    try {
+      result = (int) BIND.invokeExact(state, fd, address, length);
+    } catch (Throwable t) {
+      throw unexpected(t);
+    }
+    if (result < 0) {
+      throw new SyscallException("bind(" + name + ")", lastErrno(state));
+    }
+  }
+
+  /** Marks a bound socket as accepting connections (listen(2)). */
+  static void listen(int fd, int backlog) throws SyscallException {
+    MemorySegment state = callState();
+    int result;
+    try {
+      result = (int) LISTEN.invokeExact(state, fd, backlog);
+    } catch (Throwable t) {
+      throw unexpected(t);
+    }
+    if (result < 0) {
+      throw new SyscallException("listen(fd " + fd + ")", lastErrno(state));
+    }
+  }
+
+  /**
+   * Accepts a connection (accept4(2)) without its peer address; returns the new descriptor, or -1
+   * when a non-blocking listener has none waiting ({@code EAGAIN}).
+   */
+  static int accept4(int fd, int flags) throws SyscallException {
+    MemorySegment state = callState();
+    while (true) {
+      int result;
+      try {
+        result =
+            (int) ACCEPT4.invokeExact(state, fd, MemorySegment.NULL, MemorySegment.NULL, flags);
+      } catch (Throwable t) {
+        throw unexpected(t);
+      }
+      if (result >= 0) {
+        return result;
+      }
+      int errno = lastErrno(state);
+      if (errno == Errno.EAGAIN) {
+        return -1;
+      }
+      if (errno != Errno.EINTR) {
+        throw new SyscallException("accept4(fd " + fd + ")", errno);
+      }
+    }
+  }
+
+  /**
+   * Connects a socket to an address (connect(2)).
+   *
+   * @param name the address for the error message, such as a socket path
+   */
+  static void connect(int fd, MemorySegment address, int length, String name)
+      throws SyscallException {
+    MemorySegment state = callState();
+    int result;
+    try {
+      result = (int) CONNECT.invokeExact(state, fd, address, length);
+    } catch (Throwable t) {
+      throw unexpected(t);
+    }
+    if (result < 0) {
+      throw new SyscallException("connect(" + name + ")", lastErrno(state));
+    }
+  }
+
+  /**
+   * Sends up to {@code length} bytes on a connected socket (send(2)); returns the count, or -1 when
+   * a non-blocking socket is full ({@code EAGAIN}).
+   */
+  static long send(int fd, MemorySegment buffer, long length, int flags) throws SyscallException {
+    MemorySegment state = callState();
+    while (true) {
+      long result;
+      try {
+        result = (long) SEND.invokeExact(state, fd, buffer, length, flags);
+      } catch (Throwable t) {
+        throw unexpected(t);
+      }
+      if (result >= 0) {
+        return result;
+      }
+      int errno = lastErrno(state);
+      if (errno == Errno.EAGAIN) {
+        return -1;
+      }
+      if (errno != Errno.EINTR) {
+        throw new SyscallException("send(fd " + fd + ")", errno);
+      }
+    }
+  }
+
+  /** Shuts down one or both directions of a socket (shutdown(2)). */
+  static void shutdown(int fd, int how) throws SyscallException {
+    MemorySegment state = callState();
+    int result;
+    try {
+      result = (int) SHUTDOWN.invokeExact(state, fd, how);
+    } catch (Throwable t) {
+      throw unexpected(t);
+    }
+    if (result < 0) {
+      throw new SyscallException("shutdown(fd " + fd + ", how " + how + ")", lastErrno(state));
+    }
   }
 
   /** Returns the calling thread's POSIX thread handle, for {@link #pthreadKill}. */

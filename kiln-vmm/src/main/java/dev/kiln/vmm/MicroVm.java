@@ -20,6 +20,7 @@ import dev.kiln.vmm.config.BootSourceConfig;
 import dev.kiln.vmm.config.DriveConfig;
 import dev.kiln.vmm.config.MachineConfig;
 import dev.kiln.vmm.config.VmConfig;
+import dev.kiln.vmm.config.VsockConfig;
 import dev.kiln.vmm.devices.Bus;
 import dev.kiln.vmm.devices.EventLoop;
 import dev.kiln.vmm.devices.legacy.BootTimer;
@@ -34,6 +35,9 @@ import dev.kiln.vmm.devices.virtio.block.BlockDevice;
 import dev.kiln.vmm.devices.virtio.block.BlockIoEngine;
 import dev.kiln.vmm.devices.virtio.block.FileBackend;
 import dev.kiln.vmm.devices.virtio.rng.RngDevice;
+import dev.kiln.vmm.devices.virtio.vsock.VsockDevice;
+import dev.kiln.vmm.devices.virtio.vsock.VsockMetrics;
+import dev.kiln.vmm.devices.virtio.vsock.VsockMuxer;
 import dev.kiln.vmm.loader.BootProtocol;
 import dev.kiln.vmm.loader.Initrd;
 import dev.kiln.vmm.loader.InitrdLoader;
@@ -93,6 +97,8 @@ public final class MicroVm implements AutoCloseable {
   private final BootTimer bootTimer;
   private final I8042 i8042;
   private final EventFd keyboardInterrupt;
+  private final VsockMuxer vsockMuxer;
+  private final VsockDevice vsock;
 
   private MicroVm(Builder b) {
     this.id = b.options.id();
@@ -115,6 +121,8 @@ public final class MicroVm implements AutoCloseable {
     this.bootTimer = b.bootTimer;
     this.i8042 = b.i8042;
     this.keyboardInterrupt = b.keyboardInterrupt;
+    this.vsockMuxer = b.vsockMuxer;
+    this.vsock = b.vsock;
   }
 
   /**
@@ -177,6 +185,9 @@ public final class MicroVm implements AutoCloseable {
           "virtio-balloon: the guest inflated {} pages and deflated {}",
           balloon.inflatedPages(),
           balloon.deflatedPages());
+    }
+    if (vsock != null) {
+      LOG.info("virtio-vsock: counters {}", vsock.metrics().snapshot());
     }
     if (bootTimer != null && !bootTimer.fired()) {
       LOG.info(
@@ -284,7 +295,7 @@ public final class MicroVm implements AutoCloseable {
 
   /**
    * Returns the device counters by Firecracker's metrics section name: {@code block_<drive id>} for
-   * each drive and {@code balloon}. Each call reads the counters anew.
+   * each drive, {@code balloon} and {@code vsock}. Each call reads the counters anew.
    */
   public Map<String, Map<String, Long>> deviceMetrics() {
     Map<String, Map<String, Long>> sections = new LinkedHashMap<>();
@@ -294,12 +305,20 @@ public final class MicroVm implements AutoCloseable {
     if (balloon != null) {
       sections.put("balloon", balloon.metrics().snapshot());
     }
+    if (vsock != null) {
+      sections.put("vsock", vsock.metrics().snapshot());
+    }
     return sections;
   }
 
   /** Returns the balloon device, or null when the configuration has no {@code balloon} section. */
   public BalloonDevice balloon() {
     return balloon;
+  }
+
+  /** Returns the vsock device, or null when the configuration has no {@code vsock} section. */
+  public VsockDevice vsock() {
+    return vsock;
   }
 
   /** Returns the port-I/O bus, for counters. */
@@ -322,6 +341,10 @@ public final class MicroVm implements AutoCloseable {
       keyboardInterrupt.close();
       eventLoop.close();
       virtio.close();
+      if (vsockMuxer != null) {
+        // Also removes the socket file at uds_path.
+        vsockMuxer.close();
+      }
       for (BlockDevice device : blockDevices) {
         closeQuietly(device);
       }
@@ -386,6 +409,8 @@ public final class MicroVm implements AutoCloseable {
     private BootTimer bootTimer;
     private I8042 i8042;
     private EventFd keyboardInterrupt;
+    private VsockMuxer vsockMuxer;
+    private VsockDevice vsock;
     private String rootArguments = "";
 
     Builder(VmConfig config, VmOptions options) {
@@ -466,6 +491,9 @@ public final class MicroVm implements AutoCloseable {
       for (VirtioPlan plan : virtioPlan) {
         virtio.attach(plan.name(), plan.factory(), vm, mmio, memory, eventLoop);
       }
+      if (vsock != null) {
+        vsock.start(eventLoop);
+      }
       if (statsPoller != null) {
         eventLoop.register(statsPoller.fd(), statsPoller::onTimer);
         statsPoller.start();
@@ -481,7 +509,7 @@ public final class MicroVm implements AutoCloseable {
      * their rate limiters.
      */
     private void planVirtioDevices() throws VmStartException, SyscallException {
-      // Firecracker's order: balloon, drives, then entropy.
+      // Firecracker's order: balloon, drives, network interfaces, vsock, then entropy.
       if (config.balloon() != null) {
         virtioPlan.add(
             new VirtioPlan(
@@ -557,6 +585,9 @@ public final class MicroVm implements AutoCloseable {
           rootArguments = " " + drive.kernelRootArguments();
         }
       }
+      if (config.vsock() != null) {
+        planVsock(config.vsock());
+      }
       if (config.entropy() != null) {
         RateLimiter limiter = createRateLimiter(config.entropy().rateLimiter());
         virtioPlan.add(
@@ -571,6 +602,31 @@ public final class MicroVm implements AutoCloseable {
                   return device;
                 }));
       }
+    }
+
+    /** Creates the vsock listening socket now, so that a bad path fails before the VM starts. */
+    private void planVsock(VsockConfig vsockConfig) throws VmStartException {
+      VsockMetrics metrics = new VsockMetrics();
+      long cid = vsockConfig.guestCid();
+      try {
+        vsockMuxer = new VsockMuxer(vsockConfig.udsPath(), cid, metrics);
+      } catch (SyscallException e) {
+        throw new VmStartException(
+            String.format(
+                "vsock: cannot listen on `uds_path` %s: %s; remove the file there or choose"
+                    + " another path",
+                vsockConfig.udsPath(), e.getMessage()),
+            e);
+      }
+      VsockMuxer muxer = vsockMuxer;
+      virtioPlan.add(
+          new VirtioPlan(
+              "vsock",
+              needsReset -> {
+                vsock = new VsockDevice(cid, muxer, metrics, needsReset);
+                return vsock;
+              }));
+      LOG.info("vsock: guest CID {}, listening on {}", cid, vsockConfig.udsPath());
     }
 
     /** Creates the limiter a configuration describes, or returns null when it limits nothing. */
@@ -719,6 +775,9 @@ public final class MicroVm implements AutoCloseable {
         virtio.close();
         for (AutoCloseable resource : driveResources) {
           closeQuietly(resource);
+        }
+        if (vsockMuxer != null) {
+          vsockMuxer.close();
         }
         for (RateLimiter limiter : rateLimiters) {
           limiter.close();

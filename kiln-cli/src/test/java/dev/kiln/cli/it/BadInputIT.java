@@ -157,8 +157,8 @@ class BadInputIT {
   void unsupportedSectionRejected() throws Exception {
     String json =
         kernelConfig(TestGuests.guest("serial-echo"), 1, 128)
-            .replaceFirst("\\{", "{\"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"},");
-    assertRejected(runConfig(json), BAD_CONFIGURATION, "vsock", "not supported by Kiln yet");
+            .replaceFirst("\\{", "{\"pmem\": [{\"id\": \"pmem0\", \"path_on_host\": \"/tmp/p\"}],");
+    assertRejected(runConfig(json), BAD_CONFIGURATION, "pmem", "not supported by Kiln yet");
   }
 
   @Test

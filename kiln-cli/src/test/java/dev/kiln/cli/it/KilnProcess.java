@@ -105,7 +105,12 @@ final class KilnProcess implements AutoCloseable {
    * exits first or the boot timeout passes.
    */
   void awaitOutput(String text) throws InterruptedException {
-    long deadline = System.nanoTime() + BOOT_TIMEOUT.toNanos();
+    awaitOutput(text, BOOT_TIMEOUT);
+  }
+
+  /** Waits up to {@code timeout} until a stdout line contains {@code text}; see above. */
+  void awaitOutput(String text, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
     synchronized (stdoutLines) {
       while (stdoutLines.stream().noneMatch(line -> line.contains(text))) {
         long remainingMillis = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
@@ -119,7 +124,7 @@ final class KilnProcess implements AutoCloseable {
       }
     }
     stop();
-    fail("Kiln did not print \"%s\" within %s%n%s", text, BOOT_TIMEOUT, transcript());
+    fail("Kiln did not print \"%s\" within %s%n%s", text, timeout, transcript());
   }
 
   /** Returns the process id of Kiln. */

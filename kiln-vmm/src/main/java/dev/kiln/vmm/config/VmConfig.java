@@ -18,7 +18,7 @@ public record VmConfig(
     @JsonProperty("serial") SerialConfig serial,
     @JsonProperty("drives") List<DriveConfig> drives,
     @JsonProperty("network-interfaces") JsonNode networkInterfaces,
-    @JsonProperty("vsock") JsonNode vsock,
+    @JsonProperty("vsock") VsockConfig vsock,
     @JsonProperty("balloon") BalloonConfig balloon,
     @JsonProperty("entropy") EntropyConfig entropy,
     @JsonProperty("metrics") MetricsConfig metrics,
@@ -41,7 +41,6 @@ public record VmConfig(
   Map<String, JsonNode> unsupportedSections() {
     Map<String, JsonNode> sections = new LinkedHashMap<>();
     sections.put("network-interfaces", networkInterfaces);
-    sections.put("vsock", vsock);
     sections.put("cpu-config", cpuConfig);
     sections.put("memory-hotplug", memoryHotplug);
     sections.put("pmem", pmem);

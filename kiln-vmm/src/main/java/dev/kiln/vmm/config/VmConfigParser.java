@@ -241,6 +241,9 @@ public final class VmConfigParser {
       throw new ConfigException(
           source + ": missing `metrics.metrics_path`; give a file or named pipe");
     }
+    if (config.vsock() != null) {
+      config.vsock().validate(source);
+    }
     SerialConfig serial = config.serial();
     if (serial != null && serial.rateLimiter() != null && !serial.rateLimiter().isNull()) {
       throw new ConfigException(

@@ -6,6 +6,7 @@ import dev.kiln.sys.SyscallException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,7 +27,8 @@ public final class EventLoop implements AutoCloseable {
   private final Object pauseLock = new Object();
   private boolean pauseRequested; // guarded by pauseLock
   private boolean parked; // guarded by pauseLock
-  private final Map<Long, Runnable> handlers = new ConcurrentHashMap<>();
+  private final Map<Long, IntConsumer> handlers = new ConcurrentHashMap<>();
+  private final Map<Integer, Long> tokensByFd = new ConcurrentHashMap<>();
   private final AtomicLong nextToken = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
   private volatile boolean running;
@@ -98,9 +100,46 @@ public final class EventLoop implements AutoCloseable {
    * level-triggered.
    */
   public void register(int fd, Runnable handler) throws SyscallException {
+    register(fd, Epoll.EPOLLIN, events -> handler.run());
+  }
+
+  /**
+   * Calls {@code handler} with the ready events ({@link Epoll#EPOLLIN}, {@link Epoll#EPOLLOUT},
+   * {@link Epoll#EPOLLHUP}, {@link Epoll#EPOLLERR}) whenever {@code fd} has one of {@code
+   * interest}, until {@link #unregister}. Epoll is level-triggered: the handler must drain the
+   * descriptor or change its interest.
+   */
+  public void register(int fd, int interest, IntConsumer handler) throws SyscallException {
     long token = nextToken.getAndIncrement();
     handlers.put(token, handler);
-    epoll.add(fd, Epoll.EPOLLIN, token);
+    tokensByFd.put(fd, token);
+    try {
+      epoll.add(fd, interest, token);
+    } catch (SyscallException e) {
+      handlers.remove(token);
+      tokensByFd.remove(fd);
+      throw e;
+    }
+  }
+
+  /** Changes the events a descriptor registered with {@link #register} waits for. */
+  public void modify(int fd, int interest) throws SyscallException {
+    Long token = tokensByFd.get(fd);
+    if (token == null) {
+      throw new IllegalArgumentException("fd " + fd + " is not registered with the event loop");
+    }
+    epoll.modify(fd, interest, token);
+  }
+
+  /**
+   * Removes a descriptor before it is closed; a ready event already collected for it is dropped.
+   */
+  public void unregister(int fd) throws SyscallException {
+    Long token = tokensByFd.remove(fd);
+    if (token != null) {
+      handlers.remove(token);
+      epoll.remove(fd);
+    }
   }
 
   /** Registers an eventfd whose every signal calls {@code handler}; the loop drains the eventfd. */
@@ -142,12 +181,12 @@ public final class EventLoop implements AutoCloseable {
       park();
       return;
     }
-    Runnable handler = handlers.get(ready.token());
+    IntConsumer handler = handlers.get(ready.token());
     if (handler == null) {
       return;
     }
     try {
-      handler.run();
+      handler.accept(ready.events());
     } catch (RuntimeException e) {
       long count = failures.incrementAndGet();
       if (count <= LOGGED_FAILURES) {

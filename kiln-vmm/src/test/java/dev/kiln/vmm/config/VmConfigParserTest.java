@@ -434,7 +434,6 @@ class VmConfigParserTest {
       delimiter = '|',
       value = {
         "network-interfaces|[{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}]",
-        "vsock|{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}",
         "cpu-config|{\"cpuid_modifiers\": []}",
         "memory-hotplug|{\"total_size_mib\": 1024}",
         "pmem|[{\"id\": \"pmem0\", \"path_on_host\": \"/tmp/pmem\"}]",
