@@ -7,6 +7,8 @@ import dev.kiln.kvm.VcpuFd;
 import dev.kiln.kvm.VmFd;
 import dev.kiln.sys.EventFd;
 import dev.kiln.sys.SyscallException;
+import dev.kiln.vmm.acpi.AcpiTables;
+import dev.kiln.vmm.acpi.KernelAcpiParameter;
 import dev.kiln.vmm.arch.x86_64.BootParams;
 import dev.kiln.vmm.arch.x86_64.CpuSetup;
 import dev.kiln.vmm.arch.x86_64.CpuidNormalizer;
@@ -314,7 +316,13 @@ public final class MicroVm implements AutoCloseable {
                     + " controller, so remove some drives",
                 virtioPlan.size(), VirtioSlots.MAX_DEVICES));
       }
-      cmdline += rootArguments + VirtioSlots.kernelArguments(virtioPlan.size());
+      cmdline += rootArguments;
+      // A guest with ACPI finds the virtio devices in the DSDT. Declaring them on the command line
+      // as well would register each twice, and Linux 6.1 registers the command-line copy first,
+      // so the ACPI copy fails with a resource conflict (docs/design.md, "ACPI").
+      if (KernelAcpiParameter.disablesAcpi(cmdline)) {
+        cmdline += VirtioSlots.kernelArguments(virtioPlan.size());
+      }
       int bootArgsLength =
           (boot.bootArgs() != null ? boot.bootArgs() : BootSourceConfig.DEFAULT_KERNEL_CMDLINE)
               .length();
@@ -462,12 +470,15 @@ public final class MicroVm implements AutoCloseable {
     private void writeBootTables(
         LoadedKernel kernel, Initrd initrd, int vcpuCount, int cmdlineLength, long memoryBytes) {
       List<E820Entry> memoryMap = E820Entry.memoryMap(memoryBytes);
+      // Both the MP table (for acpi=off) and the ACPI tables, as Firecracker 1.8 and later write.
       memory.write(Layout.MPTABLE_START, MpTable.build(Layout.MPTABLE_START, vcpuCount));
+      AcpiTables acpi = AcpiTables.build(vcpuCount, VirtioSlots.resources(virtioPlan.size()));
+      acpi.writeTo(memory);
       long initrdAddress = initrd == null ? 0 : initrd.address();
       long initrdSize = initrd == null ? 0 : initrd.size();
       if (kernel.protocol() == BootProtocol.PVH) {
         Gdt.protectedMode().write(memory);
-        PvhStartInfo.write(memory, initrdAddress, initrdSize, memoryMap);
+        PvhStartInfo.write(memory, initrdAddress, initrdSize, acpi.rsdpAddress(), memoryMap);
       } else {
         Gdt.longMode().write(memory);
         PageTables.write(memory);
@@ -481,6 +492,7 @@ public final class MicroVm implements AutoCloseable {
             initrdAddress,
             initrdSize,
             Layout.SETUP_DATA_START,
+            acpi.rsdpAddress(),
             memoryMap);
       }
     }
