@@ -317,9 +317,9 @@ public final class MicroVm implements AutoCloseable {
                 virtioPlan.size(), VirtioSlots.MAX_DEVICES));
       }
       cmdline += rootArguments;
-      // A guest with ACPI finds the virtio devices in the DSDT. Declaring them on the command line
-      // as well would register each twice, and Linux 6.1 registers the command-line copy first,
-      // so the ACPI copy fails with a resource conflict (docs/design.md, "ACPI").
+      // A guest with ACPI finds the virtio devices in the DSDT. Linux 6.1 would register a
+      // command-line copy of each as well, after the ACPI one, and that copy fails to claim the
+      // MMIO window with an error in the kernel log (docs/design.md, "ACPI").
       if (KernelAcpiParameter.disablesAcpi(cmdline)) {
         cmdline += VirtioSlots.kernelArguments(virtioPlan.size());
       }
@@ -470,7 +470,8 @@ public final class MicroVm implements AutoCloseable {
     private void writeBootTables(
         LoadedKernel kernel, Initrd initrd, int vcpuCount, int cmdlineLength, long memoryBytes) {
       List<E820Entry> memoryMap = E820Entry.memoryMap(memoryBytes);
-      // Both the MP table (for acpi=off) and the ACPI tables, as Firecracker 1.8 and later write.
+      // The MP table serves guests with acpi=off, the ACPI tables all others, as in Firecracker
+      // 1.8.
       memory.write(Layout.MPTABLE_START, MpTable.build(Layout.MPTABLE_START, vcpuCount));
       AcpiTables acpi = AcpiTables.build(vcpuCount, VirtioSlots.resources(virtioPlan.size()));
       acpi.writeTo(memory);

@@ -6,8 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import org.junit.jupiter.api.Test;
 
 /**
- * Byte-exact encodings of AML terms, worked out by hand from the grammar in ACPI 6.5, 20.2, and
- * matching what iasl emits for the same ASL.
+ * Byte-exact encodings of AML terms, worked out by hand from the grammar in ACPI 6.5, 20.2. {@link
+ * AcpiTablesIaslTest} checks whole tables with iasl.
  */
 class AmlTest {
   private static byte[] bytes(int... values) {
@@ -165,7 +165,7 @@ class AmlTest {
   }
 
   @Test
-  void deviceLongerThan63BytesUsesTwoBytePackageLength() {
+  void deviceOver63BytesTwoByteLength() {
     byte[] device = Aml.device("V000", Aml.name("_HID", Aml.buffer(new byte[80])));
     // Buffer: 0x11, a 2-byte PkgLength, BufferSize 0x0a 0x50, 80 bytes = 85. Name: 1 + 4 + 85 =
     // 90. Device content: 4 name bytes + 90 = 94; with 2 PkgLength bytes 96 = 0x060.
