@@ -7,6 +7,8 @@ import dev.kiln.kvm.VcpuFd;
 import dev.kiln.kvm.VmFd;
 import dev.kiln.sys.EventFd;
 import dev.kiln.sys.SyscallException;
+import dev.kiln.vmm.acpi.AcpiTables;
+import dev.kiln.vmm.acpi.KernelAcpiParameter;
 import dev.kiln.vmm.arch.x86_64.BootParams;
 import dev.kiln.vmm.arch.x86_64.CpuSetup;
 import dev.kiln.vmm.arch.x86_64.CpuidNormalizer;
@@ -457,7 +459,13 @@ public final class MicroVm implements AutoCloseable {
                     + " controller, so remove some drives",
                 virtioPlan.size(), VirtioSlots.MAX_DEVICES));
       }
-      cmdline += rootArguments + VirtioSlots.kernelArguments(virtioPlan.size());
+      cmdline += rootArguments;
+      // A guest with ACPI finds the virtio devices in the DSDT. Linux 6.1 would register a
+      // command-line copy of each as well, after the ACPI one, and that copy fails to claim the
+      // MMIO window with an error in the kernel log (docs/design.md, "ACPI").
+      if (KernelAcpiParameter.disablesAcpi(cmdline)) {
+        cmdline += VirtioSlots.kernelArguments(virtioPlan.size());
+      }
       int bootArgsLength =
           (boot.bootArgs() != null ? boot.bootArgs() : BootSourceConfig.DEFAULT_KERNEL_CMDLINE)
               .length();
@@ -661,12 +669,16 @@ public final class MicroVm implements AutoCloseable {
     private void writeBootTables(
         LoadedKernel kernel, Initrd initrd, int vcpuCount, int cmdlineLength, long memoryBytes) {
       List<E820Entry> memoryMap = E820Entry.memoryMap(memoryBytes);
+      // The MP table serves guests with acpi=off, the ACPI tables all others, as in Firecracker
+      // 1.8.
       memory.write(Layout.MPTABLE_START, MpTable.build(Layout.MPTABLE_START, vcpuCount));
+      AcpiTables acpi = AcpiTables.build(vcpuCount, VirtioSlots.resources(virtioPlan.size()));
+      acpi.writeTo(memory);
       long initrdAddress = initrd == null ? 0 : initrd.address();
       long initrdSize = initrd == null ? 0 : initrd.size();
       if (kernel.protocol() == BootProtocol.PVH) {
         Gdt.protectedMode().write(memory);
-        PvhStartInfo.write(memory, initrdAddress, initrdSize, memoryMap);
+        PvhStartInfo.write(memory, initrdAddress, initrdSize, acpi.rsdpAddress(), memoryMap);
       } else {
         Gdt.longMode().write(memory);
         PageTables.write(memory);
@@ -680,6 +692,7 @@ public final class MicroVm implements AutoCloseable {
             initrdAddress,
             initrdSize,
             Layout.SETUP_DATA_START,
+            acpi.rsdpAddress(),
             memoryMap);
       }
     }

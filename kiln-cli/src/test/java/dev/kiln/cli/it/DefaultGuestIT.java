@@ -226,13 +226,12 @@ class DefaultGuestIT {
     assertThat(result.stdout())
         .as(all)
         .anyMatch(line -> line.matches("kiln-guest: hwrng=[0-9a-f]{32}"));
-    assertThat(result.stdout())
-        .as(all)
-        .anyMatch(line -> line.contains("virtio_mmio.device=4K@0xd0001000:5"));
     // The balloon takes the first slot, as in Firecracker, and the entropy device the second.
-    assertThat(result.stdout())
-        .as(all)
-        .anyMatch(line -> line.contains("virtio_mmio.device=4K@0xd0002000:6"));
+    // Without acpi=off the guest finds both in the DSDT.
+    assertThat(result.stderr()).as(all).contains("virtio balloon at 0xd0001000 IRQ 5");
+    assertThat(result.stderr()).as(all).contains("virtio entropy at 0xd0002000 IRQ 6");
+    assertThat(result.stdout()).as(all).contains("kiln-guest: acpi=yes");
+    assertThat(result.stdout()).as(all).contains("kiln-guest: virtio-mmio=LNRO0005:00 LNRO0005:01");
     // The guest's driver inflates the balloon to its 32 MiB target (8192 pages of 4 KiB) at
     // boot, and without deflate_on_oom Linux takes those pages out of MemTotal.
     assertThat(result.stderr()).as(all).contains("the guest inflated 8192 pages");

@@ -12,6 +12,9 @@ public final class BootParams {
   /** Size of {@code struct boot_params}. */
   public static final int SIZE = 4096;
 
+  /** {@code acpi_rsdp_addr}, read by kernels of boot protocol 2.14 and later. */
+  static final int ACPI_RSDP_ADDR = 0x070;
+
   static final int E820_ENTRIES = 0x1e8;
   static final int HDR = 0x1f1;
   static final int BOOT_FLAG = 0x1fe;
@@ -59,6 +62,7 @@ public final class BootParams {
    * @param initrdAddress the initrd's guest-physical address, or 0 for none
    * @param initrdSize the initrd's size in bytes
    * @param setupData the guest-physical address of the first {@code struct setup_data}, or 0
+   * @param rsdpAddress the ACPI RSDP's guest-physical address, or 0 for none
    * @param memoryMap the e820 entries; at most 128
    */
   public static void write(
@@ -68,6 +72,7 @@ public final class BootParams {
       long initrdAddress,
       long initrdSize,
       long setupData,
+      long rsdpAddress,
       List<E820Entry> memoryMap) {
     if (memoryMap.size() > E820_MAX_ENTRIES) {
       throw new IllegalArgumentException(
@@ -91,6 +96,7 @@ public final class BootParams {
       memory.writeU32(base + RAMDISK_SIZE, (int) initrdSize);
     }
     memory.writeU64(base + SETUP_DATA, setupData);
+    memory.writeU64(base + ACPI_RSDP_ADDR, rsdpAddress);
     memory.writeU8(base + E820_ENTRIES, memoryMap.size());
     for (int i = 0; i < memoryMap.size(); i++) {
       E820Entry entry = memoryMap.get(i);

@@ -20,12 +20,14 @@ public record E820Entry(long address, long size, int type) {
 
   /**
    * Returns the memory map of a guest with {@code memorySize} bytes of RAM laid out by {@link
-   * Layout}: conventional memory below the BIOS area, RAM from 1 MiB to the device window, and the
-   * rest above 4 GiB.
+   * Layout}: conventional memory below the BIOS area, the BIOS area reserved (it contains the MP
+   * and ACPI tables), RAM from 1 MiB to the device window, and the rest above 4 GiB.
    */
   public static List<E820Entry> memoryMap(long memorySize) {
     List<E820Entry> map = new ArrayList<>();
     map.add(new E820Entry(0, Layout.EBDA_START, E820_RAM));
+    map.add(
+        new E820Entry(Layout.EBDA_START, Layout.HIMEM_START - Layout.EBDA_START, E820_RESERVED));
     long lowEnd = Layout.lowMemoryEnd(memorySize);
     if (lowEnd > Layout.HIMEM_START) {
       map.add(new E820Entry(Layout.HIMEM_START, lowEnd - Layout.HIMEM_START, E820_RAM));

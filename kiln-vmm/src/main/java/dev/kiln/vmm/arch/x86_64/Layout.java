@@ -49,8 +49,20 @@ public final class Layout {
   /** The MP table, at the start of the extended BIOS data area where the MP spec says to look. */
   public static final long MPTABLE_START = 0x9fc00;
 
-  /** The end of conventional memory, where the BIOS area starts. */
+  /**
+   * The end of conventional memory, where the BIOS area starts. From here to {@link #HIMEM_START}
+   * the e820 map reserves the range: it contains the MP table and the ACPI tables.
+   */
   public static final long EBDA_START = 0x9fc00;
+
+  /**
+   * The ACPI Root System Description Pointer: the start of the BIOS read-only area, on a 16-byte
+   * boundary, where a guest that scans 0xe0000 to 0xfffff for it finds it (ACPI 6.5, 5.2.5.1).
+   */
+  public static final long ACPI_RSDP_START = 0xe0000;
+
+  /** The ACPI tables the RSDP leads to, after the RSDP and up to {@link #HIMEM_START}. */
+  public static final long ACPI_TABLES_START = 0xe0040;
 
   /** The first address above the legacy 1 MiB hole, where kernels are loaded. */
   public static final long HIMEM_START = 0x100000;

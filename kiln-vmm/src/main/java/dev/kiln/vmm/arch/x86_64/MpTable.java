@@ -42,6 +42,14 @@ public final class MpTable {
 
   private MpTable() {}
 
+  /**
+   * Returns the IOAPIC's ID in a machine with {@code cpuCount} vCPUs, an ID above the local APICs'
+   * IDs 0 to {@code cpuCount - 1}. The MADT uses the same ID.
+   */
+  public static int ioApicId(int cpuCount) {
+    return cpuCount + 1;
+  }
+
   /** Returns the size in bytes of the tables for {@code cpuCount} vCPUs. */
   public static int size(int cpuCount) {
     return FLOATING_POINTER_SIZE
@@ -63,7 +71,7 @@ public final class MpTable {
     }
     ByteBuffer b = ByteBuffer.allocate(size(cpuCount)).order(ByteOrder.LITTLE_ENDIAN);
     long tableAddress = address + FLOATING_POINTER_SIZE;
-    int ioapicId = cpuCount + 1;
+    int ioapicId = ioApicId(cpuCount);
 
     // Floating pointer structure (MP spec 4.1).
     b.put("_MP_".getBytes(StandardCharsets.US_ASCII));

@@ -25,10 +25,15 @@ public final class PvhStartInfo {
    * Writes the start info, its module list and memory map.
    *
    * @param initrdAddress the initrd's address, or 0 with {@code initrdSize} 0 for none
+   * @param rsdpAddress the ACPI RSDP's guest-physical address, or 0 for none
    * @param memoryMap the memory map entries
    */
   public static void write(
-      GuestMemory memory, long initrdAddress, long initrdSize, List<E820Entry> memoryMap) {
+      GuestMemory memory,
+      long initrdAddress,
+      long initrdSize,
+      long rsdpAddress,
+      List<E820Entry> memoryMap) {
     long info = Layout.PVH_INFO_START;
     int modules = initrdSize > 0 ? 1 : 0;
     memory.zero(info, START_INFO_SIZE);
@@ -38,7 +43,7 @@ public final class PvhStartInfo {
     memory.writeU32(info + 12, modules);
     memory.writeU64(info + 16, modules > 0 ? Layout.PVH_MODLIST_START : 0);
     memory.writeU64(info + 24, Layout.CMDLINE_START);
-    memory.writeU64(info + 32, 0); // rsdp_paddr: no ACPI tables
+    memory.writeU64(info + 32, rsdpAddress);
     memory.writeU64(info + 40, Layout.PVH_MEMMAP_START);
     memory.writeU32(info + 48, memoryMap.size());
 

@@ -3,6 +3,7 @@ package dev.kiln.vmm.devices.virtio;
 import dev.kiln.kvm.VmFd;
 import dev.kiln.sys.EventFd;
 import dev.kiln.sys.SyscallException;
+import dev.kiln.vmm.acpi.VirtioMmioResource;
 import dev.kiln.vmm.arch.x86_64.Layout;
 import dev.kiln.vmm.devices.Bus;
 import dev.kiln.vmm.devices.EventLoop;
@@ -17,8 +18,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Places virtio-mmio devices on the machine: each gets the next 4 KiB MMIO slot after the
  * boot-timer slot and the next IOAPIC pin from {@link #FIRST_IRQ}, an irqfd for its interrupt and
- * one ioeventfd per queue feeding the event loop. Linux finds them through {@code
- * virtio_mmio.device=<size>@<base>:<irq>} on its command line ({@link #kernelArguments}).
+ * one ioeventfd per queue feeding the event loop. Linux finds them in the DSDT, or with ACPI off
+ * through {@code virtio_mmio.device=<size>@<base>:<irq>} on its command line ({@link
+ * #kernelArguments}).
  */
 public final class VirtioSlots implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(VirtioSlots.class);
@@ -38,6 +40,18 @@ public final class VirtioSlots implements AutoCloseable {
   /** Returns the MMIO address of the slot at {@code index}. */
   public static long address(int index) {
     return Layout.MMIO_START + Layout.MMIO_SLOT_SIZE * (index + 1);
+  }
+
+  /**
+   * Returns the resources of {@code count} devices placed in order, for the DSDT: each slot's MMIO
+   * window and IOAPIC pin.
+   */
+  public static List<VirtioMmioResource> resources(int count) {
+    List<VirtioMmioResource> resources = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      resources.add(new VirtioMmioResource(address(i), Layout.MMIO_SLOT_SIZE, FIRST_IRQ + i));
+    }
+    return resources;
   }
 
   /** Returns the kernel parameters that declare {@code count} devices placed in order. */

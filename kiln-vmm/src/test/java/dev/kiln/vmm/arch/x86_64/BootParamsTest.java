@@ -41,7 +41,7 @@ class BootParamsTest {
   }
 
   private void writeElf(long initrdAddress, long initrdSize) {
-    BootParams.write(memory, null, 12, initrdAddress, initrdSize, SETUP_DATA, MAP);
+    BootParams.write(memory, null, 12, initrdAddress, initrdSize, SETUP_DATA, 0, MAP);
   }
 
   /** Returns a setup header as a bzImage carries it from 0x1f1, with no zero byte. */
@@ -124,7 +124,7 @@ class BootParamsTest {
   void bzImageHeaderCopiedUnchanged() {
     byte[] header = bzImageHeader();
 
-    BootParams.write(memory, header, 12, INITRD_ADDRESS, INITRD_SIZE, SETUP_DATA, MAP);
+    BootParams.write(memory, header, 12, INITRD_ADDRESS, INITRD_SIZE, SETUP_DATA, 0, MAP);
 
     byte[] written = memory.read(ZERO_PAGE + 0x1f1, header.length);
     // Kiln fills type_of_loader, ramdisk_image, ramdisk_size, cmd_line_ptr and setup_data.
@@ -141,7 +141,7 @@ class BootParamsTest {
 
   @Test
   void bzImageHeaderGetsLoaderFields() {
-    BootParams.write(memory, bzImageHeader(), 12, INITRD_ADDRESS, INITRD_SIZE, SETUP_DATA, MAP);
+    BootParams.write(memory, bzImageHeader(), 12, INITRD_ADDRESS, INITRD_SIZE, SETUP_DATA, 0, MAP);
 
     assertThat(u8(0x210)).as("type_of_loader").isEqualTo(0xff);
     assertThat(u32(0x228)).as("cmd_line_ptr").isEqualTo(0x20000);
@@ -170,7 +170,7 @@ class BootParamsTest {
       map.add(new E820Entry(i * MIB, MIB, E820Entry.E820_RAM));
     }
 
-    BootParams.write(memory, null, 0, 0, 0, 0, map);
+    BootParams.write(memory, null, 0, 0, 0, 0, 0, map);
 
     assertThat(u8(0x1e8)).isEqualTo(128);
     assertThat(u64(0x2d0 + 20L * 127)).as("address of the last entry").isEqualTo(127 * MIB);
@@ -183,8 +183,22 @@ class BootParamsTest {
       map.add(new E820Entry(i * MIB, MIB, E820Entry.E820_RAM));
     }
 
-    assertThatThrownBy(() -> BootParams.write(memory, null, 0, 0, 0, 0, map))
+    assertThatThrownBy(() -> BootParams.write(memory, null, 0, 0, 0, 0, 0, map))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("129");
+  }
+
+  @Test
+  void acpiRsdpAddressAtOffset0x70() {
+    BootParams.write(memory, bzImageHeader(), 12, 0, 0, 0, 0xe0000, MAP);
+
+    assertThat(u64(0x070)).isEqualTo(0xe0000);
+  }
+
+  @Test
+  void acpiRsdpAddressZeroWithoutTables() {
+    writeElf(0, 0);
+
+    assertThat(u64(0x070)).isZero();
   }
 }

@@ -21,7 +21,7 @@ class PvhStartInfoTest {
 
   @Test
   void startInfoHasMagicAndVersion() {
-    PvhStartInfo.write(memory, 0, 0, MAP);
+    PvhStartInfo.write(memory, 0, 0, 0, MAP);
 
     assertThat(memory.readU32(INFO)).as("magic").isEqualTo(0x336ec578);
     assertThat(memory.readU32(INFO + 4)).as("version").isEqualTo(1);
@@ -30,7 +30,7 @@ class PvhStartInfoTest {
 
   @Test
   void startInfoWithInitrdHasModule() {
-    PvhStartInfo.write(memory, INITRD_ADDRESS, INITRD_SIZE, MAP);
+    PvhStartInfo.write(memory, INITRD_ADDRESS, INITRD_SIZE, 0, MAP);
 
     assertThat(memory.readU32(INFO + 12)).as("nr_modules").isEqualTo(1);
     assertThat(memory.readU64(INFO + 16)).as("modlist_paddr").isEqualTo(MODLIST);
@@ -40,7 +40,7 @@ class PvhStartInfoTest {
   void startInfoWithoutInitrdHasNoModules() {
     memory.slice(INFO, 0x100).fill((byte) 0xee);
 
-    PvhStartInfo.write(memory, 0, 0, MAP);
+    PvhStartInfo.write(memory, 0, 0, 0, MAP);
 
     assertThat(memory.readU32(INFO + 12)).as("nr_modules").isZero();
     assertThat(memory.readU64(INFO + 16)).as("modlist_paddr").isZero();
@@ -48,7 +48,7 @@ class PvhStartInfoTest {
 
   @Test
   void startInfoPointsAtCmdlineAndMemmap() {
-    PvhStartInfo.write(memory, 0, 0, MAP);
+    PvhStartInfo.write(memory, 0, 0, 0, MAP);
 
     assertThat(memory.readU64(INFO + 24)).as("cmdline_paddr").isEqualTo(0x20000);
     assertThat(memory.readU64(INFO + 32)).as("rsdp_paddr").isZero();
@@ -60,7 +60,7 @@ class PvhStartInfoTest {
   void moduleEntryDescribesInitrd() {
     memory.slice(MODLIST, 32).fill((byte) 0xee);
 
-    PvhStartInfo.write(memory, INITRD_ADDRESS, INITRD_SIZE, MAP);
+    PvhStartInfo.write(memory, INITRD_ADDRESS, INITRD_SIZE, 0, MAP);
 
     assertThat(memory.readU64(MODLIST)).as("paddr").isEqualTo(INITRD_ADDRESS);
     assertThat(memory.readU64(MODLIST + 8)).as("size").isEqualTo(INITRD_SIZE);
@@ -72,7 +72,7 @@ class PvhStartInfoTest {
   void memmapEntriesMatchMap() {
     memory.slice(MEMMAP, 24L * MAP.size()).fill((byte) 0xee);
 
-    PvhStartInfo.write(memory, 0, 0, MAP);
+    PvhStartInfo.write(memory, 0, 0, 0, MAP);
 
     for (int i = 0; i < MAP.size(); i++) {
       long at = MEMMAP + 24L * i;
@@ -86,5 +86,12 @@ class PvhStartInfoTest {
   @Test
   void startInfoEndsBeforeModlist() {
     assertThat(INFO + PvhStartInfo.START_INFO_SIZE).isLessThanOrEqualTo(MODLIST);
+  }
+
+  @Test
+  void rsdpPaddrAtOffset32() {
+    PvhStartInfo.write(memory, 0, 0, 0xe0000, MAP);
+
+    assertThat(memory.readU64(INFO + 32)).isEqualTo(0xe0000);
   }
 }
