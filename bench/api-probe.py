@@ -3,9 +3,9 @@
 
 Usage: api-probe.py SOCKET COMMAND [ARG ...]
 
-Launches COMMAND, connects to the Unix socket SOCKET every millisecond until a connection succeeds,
-sends GET / on that connection, then sends 100 GET / and 20 PUT /machine-config requests, each on a
-new connection, and stops the server with SIGTERM. Prints one line of space-separated figures:
+Launches COMMAND and tries to connect to the Unix socket SOCKET every millisecond until a
+connection succeeds. It sends GET / on that connection, then 100 GET / and 20 PUT /machine-config
+requests, each on a new connection, and stops the server with SIGTERM. Prints one line of space-separated figures:
 ms from launch to the first successful connect, ms from launch to the end of the first 200
 response, VmRSS in KiB after that response, VmRSS in KiB after the 120 requests, "removed" or
 "left" for the socket file after exit, the number of connect attempts, and the CPU ms that this
@@ -25,7 +25,7 @@ START_TIMEOUT_S = 60
 
 
 def read_response(sock):
-    """Reads one HTTP/1.1 response framed by Content-Length; returns (status, body bytes)."""
+    """Read one HTTP/1.1 response framed by Content-Length and return (status, body bytes)."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(65536)

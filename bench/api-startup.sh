@@ -66,8 +66,8 @@ run_config() {
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-# One uncounted run of each writes the class-data archives; then the configurations take turns,
-# so a change in the machine's load falls on all of them alike.
+# One uncounted run of each writes the class-data archives. Then the configurations take turns, so
+# a change in the machine's load falls on all of them alike.
 for index in "${!configs[@]}"; do run_config "$index" warm-up; done
 for _ in $(seq "$runs"); do
   for index in "${!configs[@]}"; do run_config "$index" counted; done

@@ -144,7 +144,12 @@ public final class JdkServer {
       json = "{\"fault_message\":\"no such route\"}";
     }
     byte[] content = json == null ? new byte[0] : json.getBytes(StandardCharsets.UTF_8);
-    String reason = status == 200 ? "OK" : status == 204 ? "No Content" : "Not Found";
+    String reason =
+        switch (status) {
+          case 200 -> "OK";
+          case 204 -> "No Content";
+          default -> "Not Found";
+        };
     StringBuilder out = new StringBuilder(160);
     out.append("HTTP/1.1 ").append(status).append(' ').append(reason).append("\r\n");
     out.append("Connection: ").append(close ? "close" : "keep-alive").append("\r\n");
