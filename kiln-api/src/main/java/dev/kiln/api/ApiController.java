@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kiln.api.http.HttpConnection;
 import dev.kiln.api.http.HttpRequest;
 import dev.kiln.api.http.HttpResponse;
+import dev.kiln.sys.SyscallException;
 import dev.kiln.vmm.MicroVm;
 import dev.kiln.vmm.VmStartException;
 import dev.kiln.vmm.config.ConfigException;
@@ -729,10 +730,30 @@ public final class ApiController implements HttpConnection.Handler {
     ObjectNode value = bodyObject(body, source);
     balloonDevice(source);
     requireStarted();
-    throw new ApiException(
-        source
-            + ": changing the statistics interval of a running balloon is not supported by"
-            + " Kiln yet");
+    JsonNode interval = value.get("stats_polling_interval_s");
+    if (value.size() != 1 || interval == null || !interval.canConvertToInt()) {
+      throw new ApiException(source + ": the body must be {\"stats_polling_interval_s\": N}");
+    }
+    int seconds = interval.asInt();
+    int current = document.get("balloon").path("stats_polling_interval_s").asInt(0);
+    if ((current == 0) != (seconds == 0)) {
+      throw new ApiException(
+          source
+              + ": statistics were "
+              + (current == 0 ? "disabled" : "enabled")
+              + " when the VM started and cannot be turned "
+              + (current == 0 ? "on" : "off")
+              + " now; give an interval of at least 1 second");
+    }
+    ObjectNode candidate = document.deepCopy();
+    ((ObjectNode) candidate.get("balloon")).put("stats_polling_interval_s", seconds);
+    commit(candidate, source);
+    try {
+      vm.setBalloonStatsInterval(seconds);
+    } catch (SyscallException | IllegalStateException e) {
+      throw new ApiException(source + ": " + e.getMessage(), e);
+    }
+    return HttpResponse.noContent();
   }
 
   // --- Responses ---------------------------------------------------------------------------

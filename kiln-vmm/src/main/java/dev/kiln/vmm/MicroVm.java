@@ -313,6 +313,24 @@ public final class MicroVm implements AutoCloseable {
     return sections;
   }
 
+  /**
+   * Changes how often the balloon asks the guest for statistics. Statistics must have been enabled
+   * when the VM was built: the guest negotiated the statistics queue then.
+   *
+   * @throws IllegalStateException when the VM has no balloon or was built without statistics
+   */
+  public void setBalloonStatsInterval(int seconds) throws SyscallException {
+    if (balloon == null) {
+      throw new IllegalStateException("the VM has no balloon device");
+    }
+    if (statsPoller == null) {
+      throw new IllegalStateException(
+          "the balloon was built with statistics disabled (stats_polling_interval_s 0); they"
+              + " cannot be turned on after InstanceStart");
+    }
+    statsPoller.setInterval(seconds);
+  }
+
   /** Returns the balloon device, or null when the configuration has no {@code balloon} section. */
   public BalloonDevice balloon() {
     return balloon;

@@ -16,7 +16,7 @@ public final class StatsPoller implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(StatsPoller.class);
   private static final int LOGGED_ERRORS = 10;
 
-  private final long intervalNanos;
+  private volatile long intervalNanos;
   private final Runnable request;
   private final TimerFd timer;
   private final AtomicLong errors = new AtomicLong();
@@ -71,6 +71,21 @@ public final class StatsPoller implements AutoCloseable {
             e.getMessage());
       }
     }
+  }
+
+  /**
+   * Changes the polling interval and restarts the timer with it.
+   *
+   * @param intervalSeconds the new interval, at least 1
+   * @throws SyscallException naming {@code timerfd_settime} when the call fails
+   */
+  public void setInterval(int intervalSeconds) throws SyscallException {
+    if (intervalSeconds < 1) {
+      throw new IllegalArgumentException(
+          "statistics polling interval must be at least 1 second: " + intervalSeconds);
+    }
+    intervalNanos = TimeUnit.SECONDS.toNanos(intervalSeconds);
+    timer.arm(intervalNanos);
   }
 
   /** Closes the timer. */
