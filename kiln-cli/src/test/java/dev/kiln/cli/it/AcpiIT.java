@@ -21,7 +21,8 @@ class AcpiIT {
   private static final Duration BOOT_TIMEOUT = Duration.ofMinutes(10);
   // No "quiet", so the kernel log shows how the i8042 and the virtio devices were found.
   private static final String BOOT_ARGS = "console=ttyS0 reboot=k panic=1 pci=off";
-  private static final String I8042_FOUND = "serio: i8042 KBD port at 0x60,0x64 irq 1";
+  // With ACPI, Linux maps the keyboard's GSI 1 to an IRQ number of its own choosing.
+  private static final String I8042_FOUND = "serio: i8042 KBD port at 0x60,0x64 irq ";
 
   @TempDir Path directory;
 

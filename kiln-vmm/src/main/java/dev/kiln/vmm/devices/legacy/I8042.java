@@ -35,6 +35,8 @@ public final class I8042 implements BusDevice {
   static final int STATUS_OUTPUT_FULL = 0x01;
   static final int STATUS_SYSTEM_FLAG = 0x04;
   static final int STATUS_COMMAND = 0x08;
+  // Set while the keyboard is not locked; Linux warns "Keylock active" when it is clear.
+  static final int STATUS_NOT_INHIBITED = 0x10;
   static final int SELF_TEST_PASSED = 0x55;
   static final int KEYBOARD_ACK = 0xfa;
   static final int COMMAND_BYTE_DEFAULT = 0x45; // keyboard interrupt, system flag, translation
@@ -139,7 +141,8 @@ public final class I8042 implements BusDevice {
 
   private synchronized long readStatus(long offset) {
     if (offset == COMMAND_OFFSET) {
-      int status = STATUS_SYSTEM_FLAG | (lastCommand != 0 ? STATUS_COMMAND : 0);
+      int status =
+          STATUS_SYSTEM_FLAG | STATUS_NOT_INHIBITED | (lastCommand != 0 ? STATUS_COMMAND : 0);
       return output.isEmpty() ? status : status | STATUS_OUTPUT_FULL;
     }
     return 0xff;
