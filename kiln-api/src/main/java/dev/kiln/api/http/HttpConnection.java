@@ -95,7 +95,7 @@ public final class HttpConnection implements Runnable {
         if (headEnd < 0) {
           return false;
         }
-        RequestHead head = RequestHead.parse(buffer, headEnd - start);
+        RequestHead head = RequestHead.parse(buffer, start, headEnd - start);
         int afterHead = skipTerminator(headEnd);
         long length = head.contentLength();
         if (length > limits.maxPayloadBytes()) {

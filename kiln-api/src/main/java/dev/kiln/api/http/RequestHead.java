@@ -20,12 +20,20 @@ public record RequestHead(String method, String path, String version, Map<String
   static final int MAX_METHOD_LENGTH = 16;
 
   /**
-   * Parses {@code length} bytes of {@code bytes}: the request line and header lines, each ending in
-   * CRLF (a bare LF is accepted too), without the empty line that ends the head.
+   * Parses the first {@code length} bytes of {@code bytes}: the request line and header lines, each
+   * ending in CRLF (a bare LF is accepted too), without the empty line that ends the head.
    */
   public static RequestHead parse(byte[] bytes, int length) throws HttpException {
+    return parse(bytes, 0, length);
+  }
+
+  /**
+   * Parses {@code length} bytes of {@code bytes} from {@code offset}, as {@link #parse(byte[],
+   * int)} does; a connection's buffer may still hold earlier requests before {@code offset}.
+   */
+  public static RequestHead parse(byte[] bytes, int offset, int length) throws HttpException {
     // Header field values are bytes; ISO-8859-1 keeps every byte as one char (RFC 9110 5.5).
-    String text = new String(bytes, 0, length, StandardCharsets.ISO_8859_1);
+    String text = new String(bytes, offset, length, StandardCharsets.ISO_8859_1);
     String[] lines = text.split("\r?\n", -1);
     String requestLine = lines[0];
     String[] parts = requestLine.split(" ", -1);
