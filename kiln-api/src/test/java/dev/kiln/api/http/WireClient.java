@@ -104,6 +104,33 @@ final class WireClient implements AutoCloseable {
         });
   }
 
+  /**
+   * Reads responses until the server ends the connection and returns them. Fails with {@link
+   * MalformedResponse} when one is malformed or cut off, and when the connection stays open past
+   * {@code timeout}.
+   */
+  java.util.List<Response> readUntilClose(Duration timeout)
+      throws IOException, InterruptedException, TimeoutException {
+    return withTimeout(
+        timeout,
+        () -> {
+          java.util.List<Response> responses = new java.util.ArrayList<>();
+          while (true) {
+            try {
+              if (end == start && !fill()) {
+                return responses;
+              }
+            } catch (IOException e) {
+              if (e.getMessage() != null && e.getMessage().contains("reset")) {
+                return responses;
+              }
+              throw e;
+            }
+            responses.add(readResponse());
+          }
+        });
+  }
+
   @FunctionalInterface
   private interface Step<T> {
     T run() throws IOException;
