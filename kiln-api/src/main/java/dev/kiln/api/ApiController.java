@@ -355,6 +355,11 @@ public final class ApiController implements HttpConnection.Handler {
     return HttpResponse.noContent();
   }
 
+  /**
+   * Returns the configuration for {@code GET /vm/config}, with the sections of Firecracker's
+   * FullVmConfiguration. That schema has no {@code serial} section, so a {@code PUT /serial} does
+   * not show here.
+   */
   private ObjectNode fullConfig() {
     ObjectNode full = NODES.objectNode();
     for (String section :
@@ -368,8 +373,7 @@ public final class ApiController implements HttpConnection.Handler {
             "mmds-config",
             "network-interfaces",
             "vsock",
-            "entropy",
-            "serial")) {
+            "entropy")) {
       if (section.equals("machine-config")) {
         full.set(section, machineConfig());
       } else if (document.has(section)) {

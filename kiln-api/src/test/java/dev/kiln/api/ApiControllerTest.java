@@ -299,6 +299,8 @@ class ApiControllerTest {
 
     JsonNode config = getJson("/vm/config");
     assertThat(config.has("entropy")).isTrue();
+    // Firecracker's FullVmConfiguration schema has no serial section.
+    assertThat(config.has("serial")).isFalse();
   }
 
   // --- Features Kiln does not have yet ----------------------------------------------------
