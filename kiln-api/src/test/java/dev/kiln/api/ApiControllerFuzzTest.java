@@ -243,12 +243,12 @@ class ApiControllerFuzzTest {
         continue;
       }
       HttpResponse response = send(api, call.route(), call.body());
-      String what = call.route() + " " + call.body() + " -> " + response.body();
-      assertThat(response.status()).as(what).isIn(200, 204, 400, 404);
+      String exchange = call.route() + " " + call.body() + " -> " + response.body();
+      assertThat(response.status()).as(exchange).isIn(200, 204, 400, 404);
       if (response.status() >= 400) {
         JsonNode fault = JSON.readTree(response.body());
-        assertThat(fault.size()).as(what).isEqualTo(1);
-        assertThat(fault.path("fault_message").isTextual()).as(what).isTrue();
+        assertThat(fault.size()).as(exchange).isEqualTo(1);
+        assertThat(fault.path("fault_message").isTextual()).as(exchange).isTrue();
       }
     }
   }

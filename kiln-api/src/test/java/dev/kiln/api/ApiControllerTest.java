@@ -336,7 +336,7 @@ class ApiControllerTest {
     "GET, /balloon/hinting/status, ''",
     "PATCH, /balloon/hinting/stop, '{}'",
   })
-  void unsupportedFeatureSaysSo(String method, String path, String body) throws Exception {
+  void unsupportedFeatureIsRejected(String method, String path, String body) throws Exception {
     assertThat(rejected(method, path, body.isEmpty() ? null : body))
         .contains("not supported by Kiln yet");
   }

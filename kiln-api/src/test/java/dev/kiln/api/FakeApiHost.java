@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * An {@link ApiHost} that records what the controller asks of it and starts no VM.
+ * An {@link ApiHost} that records what the controller requests from it and starts no VM.
  *
  * <p>NOTE: {@link #startVm} returns null, because a {@link MicroVm} needs KVM. The controller then
  * runs its post-boot routes without a VM, so unit tests must not reach a route that calls the VM

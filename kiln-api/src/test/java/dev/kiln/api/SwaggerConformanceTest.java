@@ -148,31 +148,31 @@ class SwaggerConformanceTest {
     int checked200 = 0;
     for (Step step : session()) {
       HttpResponse response = ApiControllerTest.call(api, step.method(), step.path(), step.body());
-      String what = step.method() + " " + step.path() + " -> " + response.status();
+      String exchange = step.method() + " " + step.path() + " -> " + response.status();
       JsonNode operation = operation(step.method(), step.path());
       if (operation != null) {
         JsonNode responses = operation.get("responses");
         if (!responses.has(Integer.toString(response.status())) && !responses.has("default")) {
-          problems.add(what + ": status not listed " + responses.propertyStream().toList());
+          problems.add(exchange + ": status not listed " + responses.propertyStream().toList());
         }
       }
       int status = response.status();
       if (status == 204 && response.body() != null) {
-        problems.add(what + ": a 204 with a body");
+        problems.add(exchange + ": a 204 with a body");
       }
       if (status >= 400 && status < 500) {
         JsonNode body = JSON.readTree(response.body());
         if (body.size() != 1 || !body.path("fault_message").isTextual()) {
-          problems.add(what + ": error body is not {\"fault_message\": string}: " + body);
+          problems.add(exchange + ": error body is not {\"fault_message\": string}: " + body);
         }
       }
       if (status == 200) {
         if (operation == null) {
-          problems.add(what + ": 200 for a path the document lacks");
+          problems.add(exchange + ": 200 for a path the document lacks");
           continue;
         }
         JsonNode schema = operation.path("responses").path("200").path("schema");
-        checkAgainst(schema, JSON.readTree(response.body()), what, problems);
+        checkAgainst(schema, JSON.readTree(response.body()), exchange, problems);
         checked200++;
       }
     }

@@ -29,7 +29,7 @@ public record RequestHead(String method, String path, String version, Map<String
 
   /**
    * Parses {@code length} bytes of {@code bytes} from {@code offset}, as {@link #parse(byte[],
-   * int)} does; a connection's buffer may still hold earlier requests before {@code offset}.
+   * int)} does. A connection's buffer may still contain earlier requests before {@code offset}.
    */
   public static RequestHead parse(byte[] bytes, int offset, int length) throws HttpException {
     // Header field values are bytes; ISO-8859-1 keeps every byte as one char (RFC 9110 5.5).

@@ -33,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Sends the API server of a real Kiln process bad and demanding input before any VM starts:
  * malformed requests through curl, a stalled client, 100 concurrent clients. After each case the
- * server must still answer {@code GET /}. Also checks how Kiln starts and stops around its socket.
+ * server must still respond to {@code GET /}. Also checks how Kiln starts and stops around its
+ * socket.
  */
 class ApiBadInputIT {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -42,10 +43,10 @@ class ApiBadInputIT {
   /** Kiln's default --http-api-max-payload-size, in bytes. */
   private static final int DEFAULT_MAX_PAYLOAD = 51200;
 
-  /** The longest request head Kiln's API server reads, in bytes. */
+  /** The maximum size of a request head that Kiln's API server reads, in bytes. */
   private static final int MAX_HEAD = 8192;
 
-  /** How long Kiln waits for a started request to arrive whole before it answers 408. */
+  /** How long Kiln waits for a started request to arrive whole before it responds with 408. */
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
 
   @TempDir static Path directory;
@@ -251,18 +252,18 @@ class ApiBadInputIT {
 
   @Test
   void existingSocketPathIsReported(@TempDir Path own) throws Exception {
-    Path taken = own.resolve("taken.sock");
-    Files.writeString(taken, "not a socket");
+    Path existing = own.resolve("existing.sock");
+    Files.writeString(existing, "not a socket");
 
     BootResult result;
-    try (KilnProcess second = KilnProcess.start(own, "--api-sock", taken.toString())) {
+    try (KilnProcess second = KilnProcess.start(own, "--api-sock", existing.toString())) {
       result = second.awaitExit(Duration.ofSeconds(60));
     }
 
     String all = BootResult.transcript(result.stdout(), result.stderr());
     assertThat(result.exitStatus()).as(all).isNotZero();
-    assertThat(result.stderr()).as(all).contains(taken.toString()).contains("already exists");
-    assertThat(Files.readString(taken)).isEqualTo("not a socket");
+    assertThat(result.stderr()).as(all).contains(existing.toString()).contains("already exists");
+    assertThat(Files.readString(existing)).isEqualTo("not a socket");
   }
 
   @Test
