@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SocketChannel;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -39,6 +40,12 @@ public final class HttpConnection implements Runnable {
    * @param requestTimeoutMillis how long a started request may take to arrive whole
    */
   public record Limits(int maxHeadBytes, long maxPayloadBytes, long requestTimeoutMillis) {}
+
+  /** How long a rejected client may go on sending before the connection closes. */
+  static final long LINGER_MILLIS = 2_000;
+
+  /** How many bytes of a rejected request are read and dropped at most before closing. */
+  static final long LINGER_MAX_BYTES = 64L << 20;
 
   private final ByteChannel channel;
   private final Handler handler;
@@ -121,6 +128,7 @@ public final class HttpConnection implements Runnable {
         // The server cannot tell where the next request would start: answer and close.
         deadline.cancel(false);
         write(HttpResponse.fault(e.status(), e.getMessage()).encode(true));
+        discardInput();
         return false;
       }
       deadline.cancel(false);
@@ -209,6 +217,34 @@ public final class HttpConnection implements Runnable {
     return body;
   }
 
+  /**
+   * Ends the server's side of the stream, then reads and drops what the client still sends, until
+   * it closes or {@link #LINGER_MILLIS} or {@link #LINGER_MAX_BYTES} run out (the staged close of
+   * RFC 9112 section 9.6). A client that writes its whole request before it reads, as most do, then
+   * gets the error response in place of a broken pipe.
+   */
+  private void discardInput() throws IOException {
+    if (!(channel instanceof SocketChannel socket)) {
+      return;
+    }
+    socket.shutdownOutput();
+    ScheduledFuture<?> limit = timer.schedule(this::close, LINGER_MILLIS, TimeUnit.MILLISECONDS);
+    try {
+      ByteBuffer scratch = ByteBuffer.allocate(8192);
+      long discarded = 0;
+      while (discarded < LINGER_MAX_BYTES) {
+        scratch.clear();
+        int n = channel.read(scratch);
+        if (n < 0) {
+          return;
+        }
+        discarded += n;
+      }
+    } finally {
+      limit.cancel(false);
+    }
+  }
+
   /** Reads more bytes after {@code end}; returns false at end of stream. */
   private boolean fill() throws IOException {
     if (end == buffer.length) {
@@ -247,6 +283,8 @@ public final class HttpConnection implements Runnable {
     }
   }
 
+  // NOTE: this runs on the timer thread that all connections share. A client whose receive buffer
+  // is full because it reads no responses blocks the 408 write, and with it every other deadline.
   private void timeOut() {
     try {
       write(

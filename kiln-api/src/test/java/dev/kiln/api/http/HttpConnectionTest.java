@@ -1,6 +1,7 @@
 package dev.kiln.api.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -213,6 +214,20 @@ class HttpConnectionTest {
     assertThat(response.closes()).isTrue();
     assertThat(client.awaitClose(WAIT)).isTrue();
     assertThat(received).isEmpty();
+  }
+
+  @Test
+  void bodyFarOverLimitIsReadBeforeRejection() throws Exception {
+    // Most clients write the whole request before they read. A server that closed without reading
+    // the rest would leave them a broken pipe in place of the 400.
+    byte[] body = new byte[4 << 20];
+    client.send("PUT /mmds HTTP/1.1\r\nContent-Length: " + body.length + "\r\n\r\n");
+    assertTimeoutPreemptively(WAIT, () -> client.send(body));
+
+    WireClient.Response response = client.read(WAIT);
+    assertThat(response.status()).isEqualTo(400);
+    assertThat(response.body()).contains("larger than the limit");
+    assertThat(client.awaitClose(WAIT)).isTrue();
   }
 
   @Test

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kiln.client.KilnApiException;
 import dev.kiln.client.KilnClient;
 import dev.kiln.client.model.InstanceInfo;
@@ -158,6 +159,20 @@ class ApiBadInputIT {
             "@" + body);
 
     assertThat(faultMessage(result)).contains("larger than the limit of " + DEFAULT_MAX_PAYLOAD);
+  }
+
+  @Test
+  void clientBodyFarOverLimitGetsRejection() {
+    // The client writes all 1 MiB before it reads, so the server must read past its limit first.
+    ObjectNode contents = JSON.createObjectNode().put("big", "x".repeat(1 << 20));
+
+    assertThatThrownBy(() -> client.putMmds(contents))
+        .isInstanceOfSatisfying(
+            KilnApiException.class,
+            e -> {
+              assertThat(e.statusCode()).isEqualTo(400);
+              assertThat(e.faultMessage()).contains("larger than the limit");
+            });
   }
 
   @Test
