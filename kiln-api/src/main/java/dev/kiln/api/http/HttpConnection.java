@@ -39,7 +39,33 @@ public final class HttpConnection implements Runnable {
    * @param maxPayloadBytes the longest body ({@code --http-api-max-payload-size})
    * @param requestTimeoutMillis how long a started request may take to arrive whole
    */
-  public record Limits(int maxHeadBytes, long maxPayloadBytes, long requestTimeoutMillis) {}
+  public record Limits(int maxHeadBytes, long maxPayloadBytes, long requestTimeoutMillis) {
+    /** The largest {@code maxPayloadBytes}: a body is read into one Java array. */
+    public static final long MAX_PAYLOAD_BYTES = Integer.MAX_VALUE - 8;
+
+    /**
+     * Checks the limits.
+     *
+     * @throws IllegalArgumentException when a limit is not positive, or {@code maxPayloadBytes} is
+     *     above {@link #MAX_PAYLOAD_BYTES}
+     */
+    public Limits {
+      if (maxHeadBytes < 1) {
+        throw new IllegalArgumentException("maxHeadBytes must be positive, got " + maxHeadBytes);
+      }
+      if (maxPayloadBytes < 1 || maxPayloadBytes > MAX_PAYLOAD_BYTES) {
+        throw new IllegalArgumentException(
+            "maxPayloadBytes must be between 1 and "
+                + MAX_PAYLOAD_BYTES
+                + ", got "
+                + maxPayloadBytes);
+      }
+      if (requestTimeoutMillis < 1) {
+        throw new IllegalArgumentException(
+            "requestTimeoutMillis must be positive, got " + requestTimeoutMillis);
+      }
+    }
+  }
 
   /** How long a rejected client may go on sending before the connection closes. */
   static final long LINGER_MILLIS = 2_000;

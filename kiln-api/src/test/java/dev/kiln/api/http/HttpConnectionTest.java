@@ -1,6 +1,7 @@
 package dev.kiln.api.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.io.IOException;
@@ -228,6 +229,21 @@ class HttpConnectionTest {
     assertThat(response.status()).isEqualTo(400);
     assertThat(response.body()).contains("larger than the limit");
     assertThat(client.awaitClose(WAIT)).isTrue();
+  }
+
+  @Test
+  void limitsRejectPayloadTooLargeForArray() {
+    long tooLarge = HttpConnection.Limits.MAX_PAYLOAD_BYTES + 1;
+
+    assertThatThrownBy(() -> new HttpConnection.Limits(8192, tooLarge, 1000))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(Long.toString(tooLarge));
+    assertThatThrownBy(() -> new HttpConnection.Limits(8192, 0, 1000))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new HttpConnection.Limits(0, 1, 1000))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new HttpConnection.Limits(1, 1, 0))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test

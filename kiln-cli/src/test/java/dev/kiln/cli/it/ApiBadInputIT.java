@@ -282,6 +282,24 @@ class ApiBadInputIT {
   }
 
   @Test
+  void payloadLimitTooLargeIsReported(@TempDir Path own) throws Exception {
+    BootResult result;
+    try (KilnProcess second =
+        KilnProcess.start(
+            own,
+            "--api-sock",
+            own.resolve("large.sock").toString(),
+            "--http-api-max-payload-size",
+            "5000000000")) {
+      result = second.awaitExit(Duration.ofSeconds(60));
+    }
+
+    String all = BootResult.transcript(result.stdout(), result.stderr());
+    assertThat(result.exitStatus()).as(all).isNotZero();
+    assertThat(result.stderr()).as(all).contains("--http-api-max-payload-size 5000000000");
+  }
+
+  @Test
   void sigtermBeforeStartExitsCleanly(@TempDir Path own) throws Exception {
     Path path = own.resolve("term.sock");
     BootResult result;
