@@ -215,6 +215,14 @@ class ApiControllerTest {
   }
 
   @Test
+  void emptyDriveIdIsRejected() throws Exception {
+    String body = driveBody("", "data.img", false);
+
+    rejected("PUT", "/drives/", body);
+    assertThat(getJson("/vm/config").get("drives")).isEmpty();
+  }
+
+  @Test
   void driveWithoutIdIsRejected() throws Exception {
     assertThat(rejected("PUT", "/drives/rootfs", "{\"path_on_host\": \"/x\"}"))
         .contains("drive_id");

@@ -83,7 +83,7 @@ public record RequestHead(String method, String path, String version, Map<String
       if (!isToken(name)) {
         throw bad("invalid header name \"" + printable(name) + "\"");
       }
-      String value = line.substring(colon + 1).strip();
+      String value = trimWhitespace(line.substring(colon + 1));
       for (int j = 0; j < value.length(); j++) {
         char c = value.charAt(j);
         if ((c < 0x20 && c != '\t') || c == 0x7f) {
@@ -141,6 +141,23 @@ public record RequestHead(String method, String path, String version, Map<String
       }
     }
     return version.equals("HTTP/1.0");
+  }
+
+  /**
+   * Returns {@code s} without leading and trailing spaces and tabs, the optional whitespace around
+   * a field value (RFC 9110 section 5.6.3). String.strip would also drop control characters such as
+   * U+001F, which must be rejected instead.
+   */
+  private static String trimWhitespace(String s) {
+    int from = 0;
+    int to = s.length();
+    while (from < to && (s.charAt(from) == ' ' || s.charAt(from) == '\t')) {
+      from++;
+    }
+    while (to > from && (s.charAt(to - 1) == ' ' || s.charAt(to - 1) == '\t')) {
+      to--;
+    }
+    return s.substring(from, to);
   }
 
   // RFC 9110 section 5.6.2: token = 1*tchar.

@@ -150,6 +150,8 @@ class RequestHeadTest {
         "Control: a\u001bb",
         "Delete: a\u007fb",
         "Carriage: a\rb",
+        "LeadingControl: \u001fvalue",
+        "TrailingControl: value\u001c",
       })
   void malformedHeaderLineIsRejected(String line) {
     HttpException e = rejection("GET / HTTP/1.1\r\n" + line);
