@@ -325,6 +325,16 @@ class ApiControllerTest {
   }
 
   @Test
+  void networkInterfaceUpdateIsRejected() throws Exception {
+    start();
+
+    assertThat(rejected("PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\"}"))
+        .contains("eth0");
+    assertThat(rejected("PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth1\"}"))
+        .contains("eth0");
+  }
+
+  @Test
   void vsockIsNotSupportedYet() throws Exception {
     String message = rejected("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}");
 

@@ -12,6 +12,7 @@ import dev.kiln.client.model.BootSource;
 import dev.kiln.client.model.Drive;
 import dev.kiln.client.model.FullVmConfiguration;
 import dev.kiln.client.model.InstanceInfo;
+import dev.kiln.client.model.PartialDrive;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -84,6 +85,7 @@ class ApiBootIT {
         checkRunningVm(client, kiln, guest.resolve("bzImage"), rootfs);
         checkPauseAndResume(client, kiln);
         checkPreBootCallsRejected(client);
+        checkDriveUpdateRejected(client, rootfs);
         checkFlushMetrics(client, metrics);
         client.sendCtrlAltDel();
       }
@@ -236,6 +238,19 @@ class ApiBootIT {
             e -> {
               assertThat(e.statusCode()).isEqualTo(400);
               assertThat(e.faultMessage()).contains("not supported after starting the microVM");
+            });
+  }
+
+  /** Checks that changing a running VM's drive fails cleanly, because Kiln cannot do it yet. */
+  private static void checkDriveUpdateRejected(KilnClient client, Path rootfs) {
+    PartialDrive update = new PartialDrive("rootfs", rootfs.toString(), null);
+
+    assertThatThrownBy(() -> client.patchGuestDriveByID("rootfs", update))
+        .isInstanceOfSatisfying(
+            KilnApiException.class,
+            e -> {
+              assertThat(e.statusCode()).isEqualTo(400);
+              assertThat(e.faultMessage()).contains("not supported");
             });
   }
 
