@@ -219,7 +219,7 @@ public final class ApiController implements HttpConnection.Handler {
       default:
         break;
     }
-    String unsupported = unsupportedFeature(first);
+    String unsupported = unsupportedFeature(parts);
     if (unsupported != null) {
       throw new ApiException(unsupported + " are not supported by Kiln yet (" + source + ")");
     }
@@ -230,11 +230,19 @@ public final class ApiController implements HttpConnection.Handler {
             method, path));
   }
 
-  private static String unsupportedFeature(String first) {
-    return switch (first) {
+  /** Returns the name of the Firecracker feature at {@code parts} that Kiln lacks, or null. */
+  private static String unsupportedFeature(String[] parts) {
+    if (parts.length == 0) {
+      return null;
+    }
+    return switch (parts[0]) {
       case "snapshot" -> "Snapshots";
       case "hotplug" -> "Memory hot-plugging requests";
       case "pmem" -> "pmem devices";
+      case "balloon" ->
+          parts.length == 3 && parts[1].equals("hinting")
+              ? "Balloon free page hinting requests"
+              : null;
       default -> null;
     };
   }
@@ -354,6 +362,11 @@ public final class ApiController implements HttpConnection.Handler {
     return HttpResponse.noContent();
   }
 
+  /**
+   * Returns the configuration for {@code GET /vm/config}, with the sections of Firecracker's
+   * FullVmConfiguration. That schema has no {@code serial} section, so a {@code PUT /serial} does
+   * not show here.
+   */
   private ObjectNode fullConfig() {
     ObjectNode full = NODES.objectNode();
     for (String section :
@@ -367,8 +380,7 @@ public final class ApiController implements HttpConnection.Handler {
             "mmds-config",
             "network-interfaces",
             "vsock",
-            "entropy",
-            "serial")) {
+            "entropy")) {
       if (section.equals("machine-config")) {
         full.set(section, machineConfig());
       } else if (document.has(section)) {
@@ -546,6 +558,8 @@ public final class ApiController implements HttpConnection.Handler {
         vm.sendCtrlAltDel();
       }
       case "FlushMetrics" -> {
+        // Firecracker flushes only a running VM's metrics and rejects the action before boot.
+        requireStarted();
         boolean flushed;
         try {
           flushed = host.flushMetrics();
@@ -689,6 +703,8 @@ public final class ApiController implements HttpConnection.Handler {
       throws ApiException, ConfigException {
     ObjectNode value = bodyObject(body, source);
     BalloonDevice device = balloonDevice(source);
+    // Before boot, Firecracker changes the target only through PUT /balloon.
+    requireStarted();
     JsonNode amount = value.get("amount_mib");
     if (value.size() != 1 || amount == null || !amount.canConvertToLong()) {
       throw new ApiException(source + ": the body must be {\"amount_mib\": N}");

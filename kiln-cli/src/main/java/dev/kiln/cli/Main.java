@@ -289,6 +289,13 @@ public final class Main {
           + command.httpApiMaxPayloadSize
           + " is too small; give a positive number of bytes";
     }
+    if (command.httpApiMaxPayloadSize > HttpConnection.Limits.MAX_PAYLOAD_BYTES) {
+      return "--http-api-max-payload-size "
+          + command.httpApiMaxPayloadSize
+          + " is too large; give at most "
+          + HttpConnection.Limits.MAX_PAYLOAD_BYTES
+          + " bytes";
+    }
     if (command.mmdsSizeLimit != null && command.mmdsSizeLimit < 1) {
       return "--mmds-size-limit "
           + command.mmdsSizeLimit

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SocketChannel;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -38,7 +39,39 @@ public final class HttpConnection implements Runnable {
    * @param maxPayloadBytes the longest body ({@code --http-api-max-payload-size})
    * @param requestTimeoutMillis how long a started request may take to arrive whole
    */
-  public record Limits(int maxHeadBytes, long maxPayloadBytes, long requestTimeoutMillis) {}
+  public record Limits(int maxHeadBytes, long maxPayloadBytes, long requestTimeoutMillis) {
+    /** The largest {@code maxPayloadBytes}: a body is read into one Java array. */
+    public static final long MAX_PAYLOAD_BYTES = Integer.MAX_VALUE - 8;
+
+    /**
+     * Checks the limits.
+     *
+     * @throws IllegalArgumentException when a limit is not positive, or {@code maxPayloadBytes} is
+     *     above {@link #MAX_PAYLOAD_BYTES}
+     */
+    public Limits {
+      if (maxHeadBytes < 1) {
+        throw new IllegalArgumentException("maxHeadBytes must be positive, got " + maxHeadBytes);
+      }
+      if (maxPayloadBytes < 1 || maxPayloadBytes > MAX_PAYLOAD_BYTES) {
+        throw new IllegalArgumentException(
+            "maxPayloadBytes must be between 1 and "
+                + MAX_PAYLOAD_BYTES
+                + ", got "
+                + maxPayloadBytes);
+      }
+      if (requestTimeoutMillis < 1) {
+        throw new IllegalArgumentException(
+            "requestTimeoutMillis must be positive, got " + requestTimeoutMillis);
+      }
+    }
+  }
+
+  /** How long a rejected client may go on sending before the connection closes. */
+  static final long LINGER_MILLIS = 2_000;
+
+  /** How many bytes of a rejected request are read and dropped at most before closing. */
+  static final long LINGER_MAX_BYTES = 64L << 20;
 
   private final ByteChannel channel;
   private final Handler handler;
@@ -95,7 +128,7 @@ public final class HttpConnection implements Runnable {
         if (headEnd < 0) {
           return false;
         }
-        RequestHead head = RequestHead.parse(buffer, headEnd - start);
+        RequestHead head = RequestHead.parse(buffer, start, headEnd - start);
         int afterHead = skipTerminator(headEnd);
         long length = head.contentLength();
         if (length > limits.maxPayloadBytes()) {
@@ -121,6 +154,7 @@ public final class HttpConnection implements Runnable {
         // The server cannot tell where the next request would start: answer and close.
         deadline.cancel(false);
         write(HttpResponse.fault(e.status(), e.getMessage()).encode(true));
+        discardInput();
         return false;
       }
       deadline.cancel(false);
@@ -209,6 +243,34 @@ public final class HttpConnection implements Runnable {
     return body;
   }
 
+  /**
+   * Ends the server's side of the stream, then reads and drops what the client still sends, until
+   * it closes or {@link #LINGER_MILLIS} or {@link #LINGER_MAX_BYTES} run out (the staged close of
+   * RFC 9112 section 9.6). A client that writes its whole request before it reads, as most do, then
+   * gets the error response in place of a broken pipe.
+   */
+  private void discardInput() throws IOException {
+    if (!(channel instanceof SocketChannel socket)) {
+      return;
+    }
+    socket.shutdownOutput();
+    ScheduledFuture<?> limit = timer.schedule(this::close, LINGER_MILLIS, TimeUnit.MILLISECONDS);
+    try {
+      ByteBuffer scratch = ByteBuffer.allocate(8192);
+      long discarded = 0;
+      while (discarded < LINGER_MAX_BYTES) {
+        scratch.clear();
+        int n = channel.read(scratch);
+        if (n < 0) {
+          return;
+        }
+        discarded += n;
+      }
+    } finally {
+      limit.cancel(false);
+    }
+  }
+
   /** Reads more bytes after {@code end}; returns false at end of stream. */
   private boolean fill() throws IOException {
     if (end == buffer.length) {
@@ -247,6 +309,8 @@ public final class HttpConnection implements Runnable {
     }
   }
 
+  // NOTE: this runs on the timer thread that all connections share. A client whose receive buffer
+  // is full because it reads no responses blocks the 408 write, and with it every other deadline.
   private void timeOut() {
     try {
       write(

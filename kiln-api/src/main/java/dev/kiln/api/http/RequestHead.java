@@ -20,12 +20,20 @@ public record RequestHead(String method, String path, String version, Map<String
   static final int MAX_METHOD_LENGTH = 16;
 
   /**
-   * Parses {@code length} bytes of {@code bytes}: the request line and header lines, each ending in
-   * CRLF (a bare LF is accepted too), without the empty line that ends the head.
+   * Parses the first {@code length} bytes of {@code bytes}: the request line and header lines, each
+   * ending in CRLF (a bare LF is accepted too), without the empty line that ends the head.
    */
   public static RequestHead parse(byte[] bytes, int length) throws HttpException {
+    return parse(bytes, 0, length);
+  }
+
+  /**
+   * Parses {@code length} bytes of {@code bytes} from {@code offset}, as {@link #parse(byte[],
+   * int)} does. A connection's buffer may still contain earlier requests before {@code offset}.
+   */
+  public static RequestHead parse(byte[] bytes, int offset, int length) throws HttpException {
     // Header field values are bytes; ISO-8859-1 keeps every byte as one char (RFC 9110 5.5).
-    String text = new String(bytes, 0, length, StandardCharsets.ISO_8859_1);
+    String text = new String(bytes, offset, length, StandardCharsets.ISO_8859_1);
     String[] lines = text.split("\r?\n", -1);
     String requestLine = lines[0];
     String[] parts = requestLine.split(" ", -1);
@@ -75,7 +83,7 @@ public record RequestHead(String method, String path, String version, Map<String
       if (!isToken(name)) {
         throw bad("invalid header name \"" + printable(name) + "\"");
       }
-      String value = line.substring(colon + 1).strip();
+      String value = trimWhitespace(line.substring(colon + 1));
       for (int j = 0; j < value.length(); j++) {
         char c = value.charAt(j);
         if ((c < 0x20 && c != '\t') || c == 0x7f) {
@@ -133,6 +141,23 @@ public record RequestHead(String method, String path, String version, Map<String
       }
     }
     return version.equals("HTTP/1.0");
+  }
+
+  /**
+   * Returns {@code s} without leading and trailing spaces and tabs, the optional whitespace around
+   * a field value (RFC 9110 section 5.6.3). String.strip would also drop control characters such as
+   * U+001F, which must be rejected instead.
+   */
+  private static String trimWhitespace(String s) {
+    int from = 0;
+    int to = s.length();
+    while (from < to && (s.charAt(from) == ' ' || s.charAt(from) == '\t')) {
+      from++;
+    }
+    while (to > from && (s.charAt(to - 1) == ' ' || s.charAt(to - 1) == '\t')) {
+      to--;
+    }
+    return s.substring(from, to);
   }
 
   // RFC 9110 section 5.6.2: token = 1*tchar.
