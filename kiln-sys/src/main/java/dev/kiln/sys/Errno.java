@@ -17,8 +17,10 @@ public final class Errno {
   public static final int ENODEV = 19;
   public static final int EINVAL = 22;
   public static final int ENOSPC = 28;
+  public static final int ENAMETOOLONG = 36;
   public static final int ENOSYS = 38;
   public static final int ENOTSUP = 95;
+  public static final int EBADFD = 77;
 
   private Errno() {}
 
@@ -40,8 +42,10 @@ public final class Errno {
       case ENODEV -> "ENODEV";
       case EINVAL -> "EINVAL";
       case ENOSPC -> "ENOSPC";
+      case ENAMETOOLONG -> "ENAMETOOLONG";
       case ENOSYS -> "ENOSYS";
       case ENOTSUP -> "ENOTSUP";
+      case EBADFD -> "EBADFD";
       default -> "errno " + errno;
     };
   }

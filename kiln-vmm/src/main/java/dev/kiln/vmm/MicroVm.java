@@ -7,6 +7,7 @@ import dev.kiln.kvm.VcpuFd;
 import dev.kiln.kvm.VmFd;
 import dev.kiln.sys.EventFd;
 import dev.kiln.sys.SyscallException;
+import dev.kiln.sys.Tap;
 import dev.kiln.vmm.arch.x86_64.BootParams;
 import dev.kiln.vmm.arch.x86_64.CpuSetup;
 import dev.kiln.vmm.arch.x86_64.CpuidNormalizer;
@@ -19,6 +20,7 @@ import dev.kiln.vmm.arch.x86_64.PvhStartInfo;
 import dev.kiln.vmm.config.BootSourceConfig;
 import dev.kiln.vmm.config.DriveConfig;
 import dev.kiln.vmm.config.MachineConfig;
+import dev.kiln.vmm.config.NetworkInterfaceConfig;
 import dev.kiln.vmm.config.VmConfig;
 import dev.kiln.vmm.devices.Bus;
 import dev.kiln.vmm.devices.EventLoop;
@@ -32,6 +34,8 @@ import dev.kiln.vmm.devices.virtio.balloon.BalloonDevice;
 import dev.kiln.vmm.devices.virtio.balloon.StatsPoller;
 import dev.kiln.vmm.devices.virtio.block.BlockDevice;
 import dev.kiln.vmm.devices.virtio.block.FileBackend;
+import dev.kiln.vmm.devices.virtio.net.NetDevice;
+import dev.kiln.vmm.devices.virtio.net.TapBackend;
 import dev.kiln.vmm.devices.virtio.rng.RngDevice;
 import dev.kiln.vmm.loader.BootProtocol;
 import dev.kiln.vmm.loader.Initrd;
@@ -47,6 +51,7 @@ import dev.kiln.vmm.ratelimiter.RateLimiter;
 import dev.kiln.vmm.ratelimiter.RateLimiterConfig;
 import dev.kiln.vmm.vcpu.Vcpu;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -83,6 +88,7 @@ public final class MicroVm implements AutoCloseable {
   private final EventLoop eventLoop;
   private final VirtioSlots virtio;
   private final List<BlockDevice> blockDevices;
+  private final List<NetDevice> netDevices;
   private final BalloonDevice balloon;
   private final StatsPoller statsPoller;
   private final List<RateLimiter> rateLimiters;
@@ -103,6 +109,7 @@ public final class MicroVm implements AutoCloseable {
     this.eventLoop = b.eventLoop;
     this.virtio = b.virtio;
     this.blockDevices = List.copyOf(b.blockDevices);
+    this.netDevices = List.copyOf(b.netDevices);
     this.balloon = b.balloon;
     this.statsPoller = b.statsPoller;
     this.rateLimiters = List.copyOf(b.rateLimiters);
@@ -191,6 +198,11 @@ public final class MicroVm implements AutoCloseable {
     return balloon;
   }
 
+  /** Returns the network devices in slot order, for their counters. */
+  public List<NetDevice> netDevices() {
+    return netDevices;
+  }
+
   /** Returns the port-I/O bus, for counters. */
   public Bus portBus() {
     return pio;
@@ -211,6 +223,9 @@ public final class MicroVm implements AutoCloseable {
       eventLoop.close();
       virtio.close();
       for (BlockDevice device : blockDevices) {
+        closeQuietly(device);
+      }
+      for (NetDevice device : netDevices) {
         closeQuietly(device);
       }
       // A block device closes its own limiter already; closing a limiter twice does nothing.
@@ -263,6 +278,8 @@ public final class MicroVm implements AutoCloseable {
     private final VirtioSlots virtio = new VirtioSlots();
     private final List<VirtioPlan> virtioPlan = new ArrayList<>();
     private final List<BlockDevice> blockDevices = new ArrayList<>();
+    private final List<NetDevice> netDevices = new ArrayList<>();
+    private final List<TapBackend> taps = new ArrayList<>();
     private BalloonDevice balloon;
     private StatsPoller statsPoller;
     private final List<RateLimiter> rateLimiters = new ArrayList<>();
@@ -363,7 +380,7 @@ public final class MicroVm implements AutoCloseable {
      * their rate limiters.
      */
     private void planVirtioDevices() throws VmStartException, SyscallException {
-      // Firecracker's order: balloon, drives, then entropy.
+      // Firecracker's order: balloon, drives, network interfaces, then entropy.
       if (config.balloon() != null) {
         virtioPlan.add(
             new VirtioPlan(
@@ -414,6 +431,9 @@ public final class MicroVm implements AutoCloseable {
           rootArguments = " " + drive.kernelRootArguments();
         }
       }
+      for (NetworkInterfaceConfig iface : config.networkInterfaceList()) {
+        planNetworkInterface(iface);
+      }
       if (config.entropy() != null) {
         RateLimiter limiter = createRateLimiter(config.entropy().rateLimiter());
         virtioPlan.add(
@@ -428,6 +448,70 @@ public final class MicroVm implements AutoCloseable {
                   return device;
                 }));
       }
+    }
+
+    /**
+     * Opens an interface's TAP now, so that a TAP that cannot be opened stops the start with a
+     * message naming it, and plans its device.
+     */
+    private void planNetworkInterface(NetworkInterfaceConfig iface)
+        throws VmStartException, SyscallException {
+      TapBackend tap;
+      try {
+        tap = TapBackend.open(iface.hostDevName());
+      } catch (SyscallException e) {
+        throw new VmStartException(
+            String.format(
+                "network interface %s: cannot open TAP %s: %s; %s",
+                iface.ifaceId(),
+                iface.hostDevName(),
+                e.getMessage(),
+                Tap.hint(e, iface.hostDevName())),
+            e);
+      } catch (IllegalArgumentException e) {
+        throw new VmStartException(
+            String.format(
+                "network interface %s: %s; check host_dev_name", iface.ifaceId(), e.getMessage()),
+            e);
+      }
+      taps.add(tap);
+      RateLimiter rx = createRateLimiter(iface.rxRateLimiter());
+      RateLimiter tx = createRateLimiter(iface.txRateLimiter());
+      virtioPlan.add(
+          new VirtioPlan(
+              "net " + iface.ifaceId(),
+              needsReset -> {
+                NetDevice device =
+                    new NetDevice(
+                        iface.ifaceId(),
+                        tap,
+                        iface.guestMacBytes(),
+                        iface.mtu(),
+                        rx,
+                        tx,
+                        needsReset);
+                try {
+                  tap.register(eventLoop, device::onTapReadable);
+                } catch (SyscallException e) {
+                  throw new UncheckedIOException(
+                      "cannot watch TAP " + iface.hostDevName() + ": " + e.getMessage(), e);
+                }
+                netDevices.add(device);
+                if (rx != null) {
+                  rateLimiterTimers.add(
+                      new RateLimiterTimer(rx.timerFd(), device::onRxRateLimiterTimer));
+                }
+                if (tx != null) {
+                  rateLimiterTimers.add(
+                      new RateLimiterTimer(tx.timerFd(), device::onTxRateLimiterTimer));
+                }
+                return device;
+              }));
+      LOG.debug(
+          "Network interface {} on TAP {}{}",
+          iface.ifaceId(),
+          iface.hostDevName(),
+          iface.guestMac() == null ? "" : " with guest MAC " + iface.guestMac());
     }
 
     /** Creates the limiter a configuration describes, or returns null when it limits nothing. */
@@ -564,6 +648,9 @@ public final class MicroVm implements AutoCloseable {
         virtio.close();
         for (RateLimiter limiter : rateLimiters) {
           limiter.close();
+        }
+        for (TapBackend tap : taps) {
+          tap.close();
         }
         if (statsPoller != null) {
           statsPoller.close();

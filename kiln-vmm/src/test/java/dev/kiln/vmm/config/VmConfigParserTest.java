@@ -433,7 +433,6 @@ class VmConfigParserTest {
   @CsvSource(
       delimiter = '|',
       value = {
-        "network-interfaces|[{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}]",
         "vsock|{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}",
         "metrics|{\"metrics_path\": \"/tmp/metrics\"}",
         "mmds-config|{\"network_interfaces\": [\"eth0\"]}",
