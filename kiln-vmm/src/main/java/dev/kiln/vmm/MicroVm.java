@@ -177,6 +177,20 @@ public final class MicroVm implements AutoCloseable {
           balloon.inflatedPages(),
           balloon.deflatedPages());
     }
+    for (NetDevice device : netDevices) {
+      var m = device.metrics();
+      LOG.info(
+          "virtio-net {}: {} frames ({} bytes) to the guest, {} from it ({} bytes); {} receive and"
+              + " {} transmit errors, {} TAP write failures",
+          device.ifaceId(),
+          m.rxPacketsCount.get(),
+          m.rxBytesCount.get(),
+          m.txPacketsCount.get(),
+          m.txBytesCount.get(),
+          m.rxFails.get(),
+          m.txFails.get() + m.txMalformedFrames.get(),
+          m.tapWriteFails.get());
+    }
     if (bootTimer != null && !bootTimer.fired()) {
       LOG.info(
           "Boot timer: the guest never wrote {} to 0x{}; its init must write it to report a"
