@@ -190,6 +190,7 @@ public final class MicroVm implements AutoCloseable {
           m.rxFails.get(),
           m.txFails.get() + m.txMalformedFrames.get(),
           m.tapWriteFails.get());
+      LOG.debug("virtio-net {} counters: {}", device.ifaceId(), m.snapshot());
     }
     if (bootTimer != null && !bootTimer.fired()) {
       LOG.info(
