@@ -114,7 +114,12 @@ final class KilnProcess implements AutoCloseable {
    * exits first or the boot timeout passes.
    */
   void awaitOutput(String text) throws InterruptedException {
-    long deadline = System.nanoTime() + BOOT_TIMEOUT.toNanos();
+    awaitOutput(text, BOOT_TIMEOUT);
+  }
+
+  /** Waits up to {@code timeout} for a stdout line with {@code text}; see {@link #awaitOutput}. */
+  void awaitOutput(String text, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
     synchronized (stdoutLines) {
       while (stdoutLines.stream().noneMatch(line -> line.contains(text))) {
         long remainingMillis = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
@@ -128,7 +133,7 @@ final class KilnProcess implements AutoCloseable {
       }
     }
     stop();
-    fail("Kiln did not print \"%s\" within %s%n%s", text, BOOT_TIMEOUT, transcript());
+    fail("Kiln did not print \"%s\" within %s%n%s", text, timeout, transcript());
   }
 
   /** Sends a signal, such as {@code TERM} or {@code INT}, to the Kiln process. */
