@@ -20,7 +20,8 @@ guest=10.201.0.2
 work=$(mktemp -d)
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Each helper runs in a session of its own (setsid), so its whole pipeline stops with it.
+  for pid in "${pids[@]}"; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
   ip netns delete "$ns" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -33,11 +34,12 @@ ip -n "$ns" addr add "$host/24" dev "$tap"
 ip -n "$ns" link set "$tap" up
 mkdir "$work/www"
 head -c $((mib << 20)) /dev/urandom >"$work/www/file"
-ip netns exec "$ns" busybox httpd -f -p "$host:8080" -h "$work/www" &
+setsid ip netns exec "$ns" busybox httpd -f -p "$host:8080" -h "$work/www" &
 pids+=($!)
-# The guest->host sink: counts what arrives and prints it when the sender closes.
-ip netns exec "$ns" sh -c "busybox nc -l -p 9000 | wc -c >'$work/received'" &
-pids+=($!)
+# The sinks count what arrives and write the count when the sender closes. A listening busybox nc
+# whose standard input ends stops reading the network, hence the idle sleep in front of it.
+sink() { setsid ip netns exec "$ns" sh -c "sleep 3600 | busybox nc -l -p $1 | wc -c >'$2'" & pids+=($!); }
+sink 9000 "$work/received-guest"
 
 cat >"$work/vm.json" <<JSON
 {"boot-source": {"kernel_image_path": "$cache/guest/bzImage",
@@ -74,11 +76,9 @@ hostside() {
 }
 {
   hostside rx $((mib << 20)) ip netns exec "$ns" busybox wget -q -O /dev/null "http://$host:8080/file"
-  ip netns exec "$ns" sh -c "busybox nc -l -p 9001 >/dev/null" &
-  sink=$!
+  sink 9001 "$work/received-host"
   sleep 0.5
   hostside tx $((mib << 20)) ip netns exec "$ns" sh -c "dd if=/dev/zero bs=1M count=$mib 2>/dev/null | busybox nc $host 9001"
-  kill "$sink" 2>/dev/null || true
 } >"$work/host"
 
 measure() { tr -d '\r' <"$1" | awk -v k="$2" '$1 == "BENCH" && $2 == k && $3 ~ /^[0-9]/ { print $4 - $3, $5; exit }'; }
@@ -97,4 +97,5 @@ echo "|---|---|---|"
 row "host to guest (guest wget of a file from busybox httpd)" rx
 row "guest to host (guest nc of zeros to a listener)" tx
 grep -h "virtio-net" "$work/err" | sed 's/^[^]]*] /Kiln: /' || true
-if [ -s "$work/received" ]; then echo "Bytes the guest->host listener received: $(cat "$work/received")"; fi
+sleep 1
+echo "Bytes the guest->host listener received: $(cat "$work/received-guest" 2>/dev/null || echo none)"

@@ -93,7 +93,7 @@ public final class NetMetrics {
   /** Frames whose source MAC differs from guest_mac; Kiln does not check, so this stays 0. */
   public final AtomicLong txSpoofedMacCount = new AtomicLong();
 
-  /** Frames left in the transmit queue when a pass over it started, summed over passes. */
+  /** Firecracker's count of frames left in the transmit ring per pass; not kept, stays 0. */
   public final AtomicLong txRemainingReqsCount = new AtomicLong();
 
   /** Returns every counter by its Firecracker name, in Firecracker's order. */
