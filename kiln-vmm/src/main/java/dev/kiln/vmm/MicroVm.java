@@ -343,7 +343,7 @@ public final class MicroVm implements AutoCloseable {
         throw new VmStartException(
             String.format(
                 "the configuration has %d virtio devices; at most %d fit on the interrupt"
-                    + " controller, so remove some drives",
+                    + " controller, so remove some drives or network interfaces",
                 virtioPlan.size(), VirtioSlots.MAX_DEVICES));
       }
       cmdline += rootArguments + VirtioSlots.kernelArguments(virtioPlan.size());
