@@ -677,13 +677,40 @@ public final class ApiController implements HttpConnection.Handler {
     }
     ArrayNode ifaces =
         document.get("network-interfaces") instanceof ArrayNode list ? list : NODES.arrayNode();
-    if (indexOf(ifaces, "iface_id", id) < 0) {
+    int index = indexOf(ifaces, "iface_id", id);
+    if (index < 0) {
       throw new ApiException(source + ": there is no network interface " + id);
     }
-    throw new ApiException(
-        source
-            + ": updating the rate limiters of a running network interface is not supported by"
-            + " Kiln yet");
+    for (Iterator<String> names = value.fieldNames(); names.hasNext(); ) {
+      String name = names.next();
+      if (!List.of("iface_id", "rx_rate_limiter", "tx_rate_limiter").contains(name)) {
+        throw new ApiException(
+            source
+                + ": unknown field `"
+                + name
+                + "`; a network interface PATCH takes iface_id, rx_rate_limiter,"
+                + " tx_rate_limiter");
+      }
+    }
+    ObjectNode candidate = document.deepCopy();
+    ObjectNode iface = (ObjectNode) ((ArrayNode) candidate.get("network-interfaces")).get(index);
+    for (String limiter : List.of("rx_rate_limiter", "tx_rate_limiter")) {
+      if (value.has(limiter)) {
+        iface.set(limiter, value.get(limiter));
+      }
+    }
+    VmConfig parsed = VmConfigParser.parsePartial(candidate.toString(), source);
+    var config = parsed.networkInterfaceList().get(index);
+    try {
+      vm.updateNetworkInterface(
+          id,
+          value.has("rx_rate_limiter") ? config.rxRateLimiter() : null,
+          value.has("tx_rate_limiter") ? config.txRateLimiter() : null);
+    } catch (IOException e) {
+      throw new ApiException(source + ": " + e.getMessage(), e);
+    }
+    document = candidate;
+    return HttpResponse.noContent();
   }
 
   private BalloonDevice balloonDevice(String source) throws ApiException {

@@ -107,7 +107,8 @@ class ApiControllerTest {
 
   @Test
   void versionReturnsFirecrackerVersionField() throws Exception {
-    assertThat(getJson("/version").get("firecracker_version").asText()).isEqualTo("0.1.0");
+    assertThat(getJson("/version").get("firecracker_version").asText())
+        .isEqualTo(ApiController.FIRECRACKER_API_VERSION);
   }
 
   // --- Machine configuration ---------------------------------------------------------------
@@ -314,14 +315,27 @@ class ApiControllerTest {
   // --- Features Kiln does not have yet ----------------------------------------------------
 
   @Test
-  void networkInterfaceIsNotSupportedYet() throws Exception {
+  void networkInterfaceIsStoredAndShownInTheConfiguration() throws Exception {
+    assertNoContent(
+        "PUT",
+        "/network-interfaces/eth0",
+        "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\","
+            + " \"guest_mac\": \"06:00:ac:10:00:02\"}");
+
+    JsonNode ifaces = getJson("/vm/config").get("network-interfaces");
+    assertThat(ifaces).hasSize(1);
+    assertThat(ifaces.get(0).get("host_dev_name").asText()).isEqualTo("tap0");
+  }
+
+  @Test
+  void networkInterfaceWithMalformedMacIsRejectedNamingIt() throws Exception {
     String message =
         rejected(
             "PUT",
             "/network-interfaces/eth0",
-            "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}");
+            "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"guest_mac\": \"zz\"}");
 
-    assertThat(message).contains("not supported by Kiln yet");
+    assertThat(message).contains("zz");
   }
 
   @Test
@@ -335,10 +349,18 @@ class ApiControllerTest {
   }
 
   @Test
-  void vsockIsNotSupportedYet() throws Exception {
-    String message = rejected("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}");
+  void vsockIsStoredAndShownInTheConfiguration() throws Exception {
+    String path = directory.resolve("v.sock").toString();
+    assertNoContent("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"" + path + "\"}");
 
-    assertThat(message).contains("not supported by Kiln yet");
+    assertThat(getJson("/vm/config").get("vsock").get("uds_path").asText()).isEqualTo(path);
+  }
+
+  @Test
+  void vsockWithHostCidIsRejected() throws Exception {
+    String path = directory.resolve("v.sock").toString();
+    assertThat(rejected("PUT", "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"" + path + "\"}"))
+        .contains("guest_cid");
   }
 
   @ParameterizedTest

@@ -14,7 +14,8 @@ import java.util.Map;
 /**
  * Writes metrics as Firecracker does: one JSON object per line and flush, with {@code
  * utc_timestamp_ms} and one object per component. Counters are written as the change since the
- * previous flush, so a reader adds them up; {@code block} sums all drives.
+ * previous flush, so a reader adds them up; {@code block} sums all drives and {@code net} all
+ * network interfaces.
  */
 final class MetricsWriter implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -77,15 +78,21 @@ final class MetricsWriter implements AutoCloseable {
     sections.put("logger", logger);
 
     Map<String, Long> blockTotal = new LinkedHashMap<>();
+    Map<String, Long> netTotal = new LinkedHashMap<>();
     for (Map.Entry<String, Map<String, Long>> section : sections.entrySet()) {
       Map<String, Long> delta = delta(section.getKey(), section.getValue());
       if (section.getKey().startsWith("block_")) {
         delta.forEach((name, value) -> blockTotal.merge(name, value, Long::sum));
+      } else if (section.getKey().startsWith("net_")) {
+        delta.forEach((name, value) -> netTotal.merge(name, value, Long::sum));
       }
       line.set(section.getKey(), JSON.valueToTree(delta));
     }
     if (!blockTotal.isEmpty()) {
       line.set("block", JSON.valueToTree(blockTotal));
+    }
+    if (!netTotal.isEmpty()) {
+      line.set("net", JSON.valueToTree(netTotal));
     }
     return line;
   }

@@ -25,6 +25,7 @@ public final class Errno {
   public static final int ENOTCONN = 107;
   public static final int ECONNREFUSED = 111;
   public static final int ENOTSUP = 95;
+  public static final int EBADFD = 77;
 
   private Errno() {}
 
@@ -54,6 +55,7 @@ public final class Errno {
       case ENOTCONN -> "ENOTCONN";
       case ECONNREFUSED -> "ECONNREFUSED";
       case ENOTSUP -> "ENOTSUP";
+      case EBADFD -> "EBADFD";
       default -> "errno " + errno;
     };
   }

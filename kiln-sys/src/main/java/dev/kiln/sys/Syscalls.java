@@ -62,6 +62,8 @@ public final class Syscalls {
       downcall("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), -1);
   private static final MethodHandle WRITE =
       downcall("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), -1);
+  private static final MethodHandle WRITEV =
+      downcall("writev", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), -1);
   private static final MethodHandle IOCTL_POINTER =
       downcall("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), 2);
   private static final MethodHandle IOCTL_VALUE =
@@ -248,6 +250,33 @@ public final class Syscalls {
       }
       if (errno != Errno.EINTR) {
         throw new SyscallException("write(fd " + fd + ")", errno);
+      }
+    }
+  }
+
+  /**
+   * Writes the buffers that an array of {@code count} {@code struct iovec} (base, then length, 16
+   * bytes each) describes, in one call; returns the count written, or -1 when a non-blocking
+   * descriptor is full ({@code EAGAIN}).
+   */
+  public static long writev(int fd, MemorySegment iovecs, int count) throws SyscallException {
+    MemorySegment state = callState();
+    while (true) {
+      long result;
+      try {
+        result = (long) WRITEV.invokeExact(state, fd, iovecs, count);
+      } catch (Throwable t) {
+        throw unexpected(t);
+      }
+      if (result >= 0) {
+        return result;
+      }
+      int errno = lastErrno(state);
+      if (errno == Errno.EAGAIN) {
+        return -1;
+      }
+      if (errno != Errno.EINTR) {
+        throw new SyscallException("writev(fd " + fd + ", " + count + " buffers)", errno);
       }
     }
   }

@@ -7,6 +7,7 @@ import dev.kiln.kvm.VcpuFd;
 import dev.kiln.kvm.VmFd;
 import dev.kiln.sys.EventFd;
 import dev.kiln.sys.SyscallException;
+import dev.kiln.sys.Tap;
 import dev.kiln.vmm.acpi.AcpiTables;
 import dev.kiln.vmm.acpi.KernelAcpiParameter;
 import dev.kiln.vmm.arch.x86_64.BootParams;
@@ -21,6 +22,7 @@ import dev.kiln.vmm.arch.x86_64.PvhStartInfo;
 import dev.kiln.vmm.config.BootSourceConfig;
 import dev.kiln.vmm.config.DriveConfig;
 import dev.kiln.vmm.config.MachineConfig;
+import dev.kiln.vmm.config.NetworkInterfaceConfig;
 import dev.kiln.vmm.config.VmConfig;
 import dev.kiln.vmm.config.VsockConfig;
 import dev.kiln.vmm.devices.Bus;
@@ -36,6 +38,8 @@ import dev.kiln.vmm.devices.virtio.balloon.StatsPoller;
 import dev.kiln.vmm.devices.virtio.block.BlockDevice;
 import dev.kiln.vmm.devices.virtio.block.BlockIoEngine;
 import dev.kiln.vmm.devices.virtio.block.FileBackend;
+import dev.kiln.vmm.devices.virtio.net.NetDevice;
+import dev.kiln.vmm.devices.virtio.net.TapBackend;
 import dev.kiln.vmm.devices.virtio.rng.RngDevice;
 import dev.kiln.vmm.devices.virtio.vsock.VsockDevice;
 import dev.kiln.vmm.devices.virtio.vsock.VsockMetrics;
@@ -54,6 +58,7 @@ import dev.kiln.vmm.ratelimiter.RateLimiter;
 import dev.kiln.vmm.ratelimiter.RateLimiterConfig;
 import dev.kiln.vmm.vcpu.Vcpu;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -93,6 +98,7 @@ public final class MicroVm implements AutoCloseable {
   private final EventLoop eventLoop;
   private final VirtioSlots virtio;
   private final List<BlockDevice> blockDevices;
+  private final List<NetDevice> netDevices;
   private final BalloonDevice balloon;
   private final StatsPoller statsPoller;
   private final List<RateLimiter> rateLimiters;
@@ -117,6 +123,7 @@ public final class MicroVm implements AutoCloseable {
     this.eventLoop = b.eventLoop;
     this.virtio = b.virtio;
     this.blockDevices = List.copyOf(b.blockDevices);
+    this.netDevices = List.copyOf(b.netDevices);
     this.balloon = b.balloon;
     this.statsPoller = b.statsPoller;
     this.rateLimiters = List.copyOf(b.rateLimiters);
@@ -190,6 +197,21 @@ public final class MicroVm implements AutoCloseable {
     }
     if (vsock != null) {
       LOG.info("virtio-vsock: counters {}", vsock.metrics().snapshot());
+    }
+    for (NetDevice device : netDevices) {
+      var m = device.metrics();
+      LOG.info(
+          "virtio-net {}: {} frames ({} bytes) to the guest, {} from it ({} bytes); {} receive and"
+              + " {} transmit errors, {} TAP write failures",
+          device.ifaceId(),
+          m.rxPacketsCount.get(),
+          m.rxBytesCount.get(),
+          m.txPacketsCount.get(),
+          m.txBytesCount.get(),
+          m.rxFails.get(),
+          m.txFails.get() + m.txMalformedFrames.get(),
+          m.tapWriteFails.get());
+      LOG.debug("virtio-net {} counters: {}", device.ifaceId(), m.snapshot());
     }
     if (bootTimer != null && !bootTimer.fired()) {
       LOG.info(
@@ -296,8 +318,50 @@ public final class MicroVm implements AutoCloseable {
   }
 
   /**
+   * Replaces the rate limiters of a running network interface, as {@code PATCH
+   * /network-interfaces/{id}} asks.
+   *
+   * @param rx the new receive limiter, or null to keep the current one
+   * @param tx the new transmit limiter, or null to keep the current one
+   * @throws IOException when there is no such interface, or it was built without the limiter
+   */
+  public synchronized void updateNetworkInterface(
+      String ifaceId, RateLimiterConfig rx, RateLimiterConfig tx) throws IOException {
+    NetDevice device =
+        netDevices.stream()
+            .filter(d -> d.ifaceId().equals(ifaceId))
+            .findFirst()
+            .orElseThrow(() -> new IOException("there is no network interface " + ifaceId));
+    RateLimiter rxLimiter = device.rxRateLimiter();
+    RateLimiter txLimiter = device.txRateLimiter();
+    requireLimiter(ifaceId, "rx_rate_limiter", rx, rxLimiter);
+    requireLimiter(ifaceId, "tx_rate_limiter", tx, txLimiter);
+    if (rx != null && rxLimiter != null) {
+      rx.applyTo(rxLimiter);
+    }
+    if (tx != null && txLimiter != null) {
+      tx.applyTo(txLimiter);
+    }
+    LOG.info("Network interface {} has new rate limiters", ifaceId);
+  }
+
+  private static void requireLimiter(
+      String ifaceId, String field, RateLimiterConfig update, RateLimiter current)
+      throws IOException {
+    if (update != null && update.limits() && current == null) {
+      throw new IOException(
+          "network interface "
+              + ifaceId
+              + " was configured without a "
+              + field
+              + ", so it has none to update; configure one before InstanceStart");
+    }
+  }
+
+  /**
    * Returns the device counters by Firecracker's metrics section name: {@code block_<drive id>} for
-   * each drive, {@code balloon} and {@code vsock}. Each call reads the counters anew.
+   * each drive, {@code net_<iface id>} for each network interface, {@code balloon} and {@code
+   * vsock}. Each call reads the counters anew.
    */
   public Map<String, Map<String, Long>> deviceMetrics() {
     Map<String, Map<String, Long>> sections = new LinkedHashMap<>();
@@ -306,6 +370,9 @@ public final class MicroVm implements AutoCloseable {
     }
     if (balloon != null) {
       sections.put("balloon", balloon.metrics().snapshot());
+    }
+    for (NetDevice device : netDevices) {
+      sections.put("net_" + device.ifaceId(), device.metrics().snapshot());
     }
     if (vsock != null) {
       sections.put("vsock", vsock.metrics().snapshot());
@@ -341,6 +408,11 @@ public final class MicroVm implements AutoCloseable {
     return vsock;
   }
 
+  /** Returns the network devices in slot order, for their counters. */
+  public List<NetDevice> netDevices() {
+    return netDevices;
+  }
+
   /** Returns the port-I/O bus, for counters. */
   public Bus portBus() {
     return pio;
@@ -366,6 +438,9 @@ public final class MicroVm implements AutoCloseable {
         vsockMuxer.close();
       }
       for (BlockDevice device : blockDevices) {
+        closeQuietly(device);
+      }
+      for (NetDevice device : netDevices) {
         closeQuietly(device);
       }
       // A block device closes its own limiter already; closing a limiter twice does nothing.
@@ -419,6 +494,8 @@ public final class MicroVm implements AutoCloseable {
     private final VirtioSlots virtio = new VirtioSlots();
     private final List<VirtioPlan> virtioPlan = new ArrayList<>();
     private final List<BlockDevice> blockDevices = new ArrayList<>();
+    private final List<NetDevice> netDevices = new ArrayList<>();
+    private final List<TapBackend> taps = new ArrayList<>();
     private BalloonDevice balloon;
     private StatsPoller statsPoller;
     private final List<RateLimiter> rateLimiters = new ArrayList<>();
@@ -474,7 +551,7 @@ public final class MicroVm implements AutoCloseable {
         throw new VmStartException(
             String.format(
                 "the configuration has %d virtio devices; at most %d fit on the interrupt"
-                    + " controller, so remove some drives",
+                    + " controller, so remove some drives or network interfaces",
                 virtioPlan.size(), VirtioSlots.MAX_DEVICES));
       }
       cmdline += rootArguments;
@@ -611,6 +688,9 @@ public final class MicroVm implements AutoCloseable {
           rootArguments = " " + drive.kernelRootArguments();
         }
       }
+      for (NetworkInterfaceConfig iface : config.networkInterfaceList()) {
+        planNetworkInterface(iface);
+      }
       if (config.vsock() != null) {
         planVsock(config.vsock());
       }
@@ -653,6 +733,68 @@ public final class MicroVm implements AutoCloseable {
                 return vsock;
               }));
       LOG.info("vsock: guest CID {}, listening on {}", cid, vsockConfig.udsPath());
+    }
+
+    /**
+     * Opens an interface's TAP now, so that a TAP that cannot be opened stops the start with a
+     * message naming it, and plans its device.
+     */
+    private void planNetworkInterface(NetworkInterfaceConfig iface)
+        throws VmStartException, SyscallException {
+      TapBackend tap;
+      try {
+        tap = TapBackend.open(iface.hostDevName());
+      } catch (SyscallException e) {
+        throw new VmStartException(
+            String.format(
+                "network interface %s: cannot open TAP %s: %s; %s",
+                iface.ifaceId(),
+                iface.hostDevName(),
+                e.getMessage(),
+                Tap.hint(e, iface.hostDevName())),
+            e);
+      } catch (IllegalArgumentException e) {
+        throw new VmStartException(
+            String.format(
+                "network interface %s: %s; check host_dev_name", iface.ifaceId(), e.getMessage()),
+            e);
+      }
+      taps.add(tap);
+      RateLimiter rx = createRateLimiter(iface.rxRateLimiter());
+      RateLimiter tx = createRateLimiter(iface.txRateLimiter());
+      virtioPlan.add(
+          new VirtioPlan(
+              "net " + iface.ifaceId(),
+              needsReset -> {
+                NetDevice device =
+                    new NetDevice(
+                        iface.ifaceId(),
+                        tap,
+                        iface.guestMacBytes(),
+                        iface.mtu(),
+                        rx,
+                        tx,
+                        needsReset);
+                try {
+                  tap.register(eventLoop, device::onTapReadable);
+                } catch (SyscallException e) {
+                  throw new UncheckedIOException(
+                      "cannot watch TAP " + iface.hostDevName() + ": " + e.getMessage(), e);
+                }
+                netDevices.add(device);
+                if (rx != null) {
+                  deviceEvents.add(new DeviceEvent(rx.timerFd(), device::onRxRateLimiterTimer));
+                }
+                if (tx != null) {
+                  deviceEvents.add(new DeviceEvent(tx.timerFd(), device::onTxRateLimiterTimer));
+                }
+                return device;
+              }));
+      LOG.debug(
+          "Network interface {} on TAP {}{}",
+          iface.ifaceId(),
+          iface.hostDevName(),
+          iface.guestMac() == null ? "" : " with guest MAC " + iface.guestMac());
     }
 
     /** Creates the limiter a configuration describes, or returns null when it limits nothing. */
@@ -812,6 +954,9 @@ public final class MicroVm implements AutoCloseable {
         }
         for (RateLimiter limiter : rateLimiters) {
           limiter.close();
+        }
+        for (TapBackend tap : taps) {
+          tap.close();
         }
         if (statsPoller != null) {
           statsPoller.close();

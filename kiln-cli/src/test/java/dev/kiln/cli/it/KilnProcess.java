@@ -70,15 +70,24 @@ final class KilnProcess implements AutoCloseable {
 
   /** Starts Kiln with the given command-line arguments, in {@code directory}. */
   static KilnProcess start(Path directory, String... arguments) throws IOException {
+    return startWrapped(List.of(), directory, arguments);
+  }
+
+  /**
+   * Starts Kiln like {@link #start}, through {@code wrapper}: a command that runs the rest of its
+   * arguments as a command, such as {@code ip netns exec NAME}. The wrapper must exec Kiln, so that
+   * stopping the process stops Kiln.
+   */
+  static KilnProcess startWrapped(List<String> wrapper, Path directory, String... arguments)
+      throws IOException {
     String jar = System.getProperty("kiln.jar");
     if (jar == null || !Files.isRegularFile(Path.of(jar))) {
       fail(
           "kiln.jar not found (system property kiln.jar=%s): build it with mvn package first", jar);
     }
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-    List<String> command =
-        new ArrayList<>(
-            List.of(java.toString(), "--enable-native-access=ALL-UNNAMED", "-jar", jar));
+    List<String> command = new ArrayList<>(wrapper);
+    command.addAll(List.of(java.toString(), "--enable-native-access=ALL-UNNAMED", "-jar", jar));
     command.addAll(List.of(arguments));
     ProcessBuilder builder = new ProcessBuilder(command);
     builder.directory(directory.toFile());

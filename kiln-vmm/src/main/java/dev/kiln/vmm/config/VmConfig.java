@@ -17,7 +17,7 @@ public record VmConfig(
     @JsonProperty("logger") LoggerConfig logger,
     @JsonProperty("serial") SerialConfig serial,
     @JsonProperty("drives") List<DriveConfig> drives,
-    @JsonProperty("network-interfaces") JsonNode networkInterfaces,
+    @JsonProperty("network-interfaces") List<NetworkInterfaceConfig> networkInterfaces,
     @JsonProperty("vsock") VsockConfig vsock,
     @JsonProperty("balloon") BalloonConfig balloon,
     @JsonProperty("entropy") EntropyConfig entropy,
@@ -37,10 +37,14 @@ public record VmConfig(
     return drives == null ? List.of() : drives;
   }
 
+  /** Returns the network interfaces, an empty list when the section is absent. */
+  public List<NetworkInterfaceConfig> networkInterfaceList() {
+    return networkInterfaces == null ? List.of() : networkInterfaces;
+  }
+
   /** Returns the sections Kiln cannot act on yet, by name, with their JSON values. */
   Map<String, JsonNode> unsupportedSections() {
     Map<String, JsonNode> sections = new LinkedHashMap<>();
-    sections.put("network-interfaces", networkInterfaces);
     sections.put("cpu-config", cpuConfig);
     sections.put("memory-hotplug", memoryHotplug);
     sections.put("pmem", pmem);

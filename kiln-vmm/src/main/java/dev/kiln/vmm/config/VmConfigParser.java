@@ -229,6 +229,7 @@ public final class VmConfigParser {
               source, logger.level()));
     }
     DriveConfig.validate(config.driveList(), source);
+    NetworkInterfaceConfig.validate(config.networkInterfaceList(), source);
     EntropyConfig entropy = config.entropy();
     if (entropy != null && entropy.rateLimiter() != null) {
       entropy.rateLimiter().validate(source, "entropy.rate_limiter");

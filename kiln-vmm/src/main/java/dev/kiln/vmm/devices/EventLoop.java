@@ -29,6 +29,7 @@ public final class EventLoop implements AutoCloseable {
   private boolean parked; // guarded by pauseLock
   private final Map<Long, IntConsumer> handlers = new ConcurrentHashMap<>();
   private final Map<Integer, Long> tokensByFd = new ConcurrentHashMap<>();
+  private final Map<Integer, Boolean> watching = new ConcurrentHashMap<>();
   private final AtomicLong nextToken = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
   private volatile boolean running;
@@ -138,8 +139,54 @@ public final class EventLoop implements AutoCloseable {
     Long token = tokensByFd.remove(fd);
     if (token != null) {
       handlers.remove(token);
+      // A descriptor registered unwatched (register(fd, handler, false)) is not in epoll.
+      if (!Boolean.FALSE.equals(watching.remove(fd))) {
+        epoll.remove(fd);
+      }
+    }
+  }
+
+  /**
+   * Registers {@code handler} for {@code fd} like {@link #register(int, Runnable)}, but with the
+   * descriptor watched only when {@code watched}; {@link #watch} changes that later.
+   */
+  public void register(int fd, Runnable handler, boolean watched) throws SyscallException {
+    long token = nextToken.getAndIncrement();
+    handlers.put(token, events -> handler.run());
+    tokensByFd.put(fd, token);
+    watching.put(fd, false);
+    if (watched) {
+      watch(fd, true);
+    }
+  }
+
+  /**
+   * Starts or stops watching a registered descriptor, keeping its handler. A device stops watching
+   * a level-triggered source, such as a TAP with frames queued, while it cannot take what the
+   * source has, so that the loop does not spin on it. Calling it with the current state does
+   * nothing; any thread may call it.
+   *
+   * @throws IllegalArgumentException when {@code fd} was never registered
+   */
+  public synchronized void watch(int fd, boolean watched) throws SyscallException {
+    Long token = tokensByFd.get(fd);
+    if (token == null) {
+      throw new IllegalArgumentException("descriptor " + fd + " is not registered");
+    }
+    if (watching.get(fd) == watched) {
+      return;
+    }
+    if (watched) {
+      epoll.add(fd, Epoll.EPOLLIN, token);
+    } else {
       epoll.remove(fd);
     }
+    watching.put(fd, watched);
+  }
+
+  /** Returns whether a registered descriptor is watched now. */
+  public boolean watched(int fd) {
+    return Boolean.TRUE.equals(watching.get(fd));
   }
 
   /** Registers an eventfd whose every signal calls {@code handler}; the loop drains the eventfd. */

@@ -433,7 +433,6 @@ class VmConfigParserTest {
   @CsvSource(
       delimiter = '|',
       value = {
-        "network-interfaces|[{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}]",
         "cpu-config|{\"cpuid_modifiers\": []}",
         "memory-hotplug|{\"total_size_mib\": 1024}",
         "pmem|[{\"id\": \"pmem0\", \"path_on_host\": \"/tmp/pmem\"}]",
