@@ -273,8 +273,26 @@ public final class ApiController implements HttpConnection.Handler {
 
   /** Validates {@code candidate} as a partial configuration and makes it the document. */
   private void commit(ObjectNode candidate, String source) throws ConfigException {
-    VmConfigParser.parsePartial(candidate.toString(), source);
+    validated(candidate, source);
     document = candidate;
+  }
+
+  /**
+   * Parses and validates {@code candidate} with the config-file rules. After boot only the sections
+   * a running VM can change are checked again: the others were checked at InstanceStart, and some
+   * of their checks no longer hold once the VM runs (the vsock socket path exists then).
+   */
+  private VmConfig validated(ObjectNode candidate, String source) throws ConfigException {
+    if (state == State.NOT_STARTED) {
+      return VmConfigParser.parsePartial(candidate.toString(), source);
+    }
+    ObjectNode changeable = NODES.objectNode();
+    for (String section : List.of("machine-config", "drives", "network-interfaces", "balloon")) {
+      if (candidate.has(section)) {
+        changeable.set(section, candidate.get(section));
+      }
+    }
+    return VmConfigParser.parsePartial(changeable.toString(), source);
   }
 
   private HttpResponse putSection(String section, byte[] body, String source)
@@ -652,7 +670,7 @@ public final class ApiController implements HttpConnection.Handler {
     if (value.has("rate_limiter")) {
       drive.set("rate_limiter", value.get("rate_limiter"));
     }
-    VmConfig parsed = VmConfigParser.parsePartial(candidate.toString(), source);
+    VmConfig parsed = validated(candidate, source);
     var config = parsed.driveList().get(index);
     try {
       vm.updateDrive(
@@ -699,7 +717,7 @@ public final class ApiController implements HttpConnection.Handler {
         iface.set(limiter, value.get(limiter));
       }
     }
-    VmConfig parsed = VmConfigParser.parsePartial(candidate.toString(), source);
+    VmConfig parsed = validated(candidate, source);
     var config = parsed.networkInterfaceList().get(index);
     try {
       vm.updateNetworkInterface(
