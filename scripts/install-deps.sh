@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Kiln's build and tests need, when any is missing.
 set -euo pipefail
-packages=(maven gcc make binutils iproute2 util-linux acpica-tools)
+packages=(maven gcc make binutils iproute2 util-linux acpica-tools curl e2fsprogs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
