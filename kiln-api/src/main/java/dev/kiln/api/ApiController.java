@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * <p>Before {@code InstanceStart} the configuration is kept as the JSON document a {@code
  * --config-file} would hold. Each change is applied to a copy, the copy is parsed and validated
  * with the config-file rules, and only a valid copy replaces the document; so a change that is
- * refused leaves nothing behind, and {@code GET /vm/config} returns a file Kiln can load.
+ * rejected leaves nothing behind, and {@code GET /vm/config} returns a file Kiln can load.
  */
 public final class ApiController implements HttpConnection.Handler {
   private static final Logger LOG = LoggerFactory.getLogger(ApiController.class);
@@ -68,6 +68,7 @@ public final class ApiController implements HttpConnection.Handler {
   private final String version;
   private final ApiHost host;
   private final long mmdsSizeLimit;
+  private final RequestMetrics requestMetrics = new RequestMetrics();
   private ObjectNode document = NODES.objectNode();
   private JsonNode mmds;
   private State state = State.NOT_STARTED;
@@ -115,8 +116,25 @@ public final class ApiController implements HttpConnection.Handler {
     state = State.RUNNING;
   }
 
+  /**
+   * Returns the API request counters by Firecracker's metrics section name ({@code
+   * put_api_requests} and the like), counted since the start.
+   */
+  public Map<String, Map<String, Long>> requestMetrics() {
+    return requestMetrics.snapshot();
+  }
+
   @Override
   public synchronized HttpResponse handle(HttpRequest request) {
+    HttpResponse response = dispatch(request);
+    String path = request.path();
+    int slash = path.indexOf('/', 1);
+    String first = path.length() <= 1 ? "" : path.substring(1, slash < 0 ? path.length() : slash);
+    requestMetrics.record(request.method(), first, response.status() >= 400);
+    return response;
+  }
+
+  private HttpResponse dispatch(HttpRequest request) {
     String method = request.method();
     String path = request.path();
     try {
@@ -124,10 +142,10 @@ public final class ApiController implements HttpConnection.Handler {
       LOG.debug("API {} {} -> {}", method, path, response.status());
       return response;
     } catch (ApiException e) {
-      LOG.info("API {} {} refused: {}", method, path, e.getMessage());
+      LOG.info("API {} {} rejected: {}", method, path, e.getMessage());
       return HttpResponse.fault(400, e.getMessage());
     } catch (ConfigException e) {
-      LOG.info("API {} {} refused: {}", method, path, e.getMessage());
+      LOG.info("API {} {} rejected: {}", method, path, e.getMessage());
       return HttpResponse.fault(400, e.getMessage());
     } catch (RuntimeException e) {
       LOG.error("API {} {} failed: {}", method, path, e.toString(), e);

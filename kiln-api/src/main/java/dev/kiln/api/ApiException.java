@@ -1,6 +1,6 @@
 package dev.kiln.api;
 
-/** A request the API refuses; its message becomes the {@code fault_message} of a 400. */
+/** A rejected API request. Its message becomes the {@code fault_message} of a 400. */
 final class ApiException extends Exception {
   private static final long serialVersionUID = 1L;
 

@@ -153,6 +153,7 @@ public final class Main {
       long mmdsLimit =
           command.mmdsSizeLimit != null ? command.mmdsSizeLimit : command.httpApiMaxPayloadSize;
       api = new ApiController(command.id, version(), host, mmdsLimit);
+      host.attachApiMetrics(api::requestMetrics);
       if (command.metadata != null) {
         try {
           api.loadMetadata(Files.readString(command.metadata), command.metadata.toString());

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Writes metrics as Firecracker does: one JSON object per line and flush, with {@code
@@ -23,6 +24,7 @@ final class MetricsWriter implements AutoCloseable {
   private OutputStream out;
   private String path;
   private MicroVm vm;
+  private Supplier<Map<String, Map<String, Long>>> apiMetrics = Map::of;
   private final Map<String, Map<String, Long>> previous = new HashMap<>();
   private long flushes;
   private long failedFlushes;
@@ -33,6 +35,11 @@ final class MetricsWriter implements AutoCloseable {
     close();
     out = opened;
     path = newPath;
+  }
+
+  /** Makes the API's request counters part of each flush. */
+  synchronized void attachApi(Supplier<Map<String, Map<String, Long>>> counters) {
+    apiMetrics = counters;
   }
 
   /** Makes the running VM's device counters part of each flush. */
@@ -67,6 +74,7 @@ final class MetricsWriter implements AutoCloseable {
     ObjectNode line = JSON.createObjectNode();
     line.put("utc_timestamp_ms", nowMillis);
     Map<String, Map<String, Long>> sections = new LinkedHashMap<>();
+    sections.putAll(apiMetrics.get());
     if (vm != null) {
       sections.putAll(vm.deviceMetrics());
     }

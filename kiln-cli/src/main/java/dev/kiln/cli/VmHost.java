@@ -16,10 +16,12 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -99,6 +101,11 @@ final class VmHost implements ApiHost, AutoCloseable {
   @Override
   public boolean flushMetrics() throws IOException {
     return metrics.flush();
+  }
+
+  /** Makes the API's request counters part of the metrics. */
+  void attachApiMetrics(Supplier<Map<String, Map<String, Long>>> counters) {
+    metrics.attachApi(counters);
   }
 
   /** Writes metrics every {@link #METRICS_PERIOD_SECONDS} while the VM runs. */

@@ -92,7 +92,7 @@ public final class HttpServer implements AutoCloseable {
         continue;
       }
       if (connections.size() >= MAX_CONNECTIONS) {
-        refuse(client);
+        reject(client);
         continue;
       }
       HttpConnection connection = new HttpConnection(client, handler, limits, timer);
@@ -110,7 +110,7 @@ public final class HttpServer implements AutoCloseable {
     }
   }
 
-  private static void refuse(SocketChannel client) {
+  private static void reject(SocketChannel client) {
     try (client) {
       client.write(
           java.nio.ByteBuffer.wrap(

@@ -38,7 +38,7 @@ class BalloonIT {
   }
 
   @Test
-  void inflatingTheBalloonLowersKilnsResidentMemory() throws Exception {
+  void inflationLowersResidentMemory() throws Exception {
     Path guest = DefaultGuestIT.guestDirectory();
     Path socket = directory.resolve("api.sock");
     String json =

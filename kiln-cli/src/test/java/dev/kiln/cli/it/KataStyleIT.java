@@ -55,7 +55,7 @@ class KataStyleIT {
   }
 
   @Test
-  void kataConfigurationBootsAndHotPlugsADrive() throws Exception {
+  void kataConfigHotPlugsDrive() throws Exception {
     requireRoot();
     String namespace = "kiln-kata-" + ProcessHandle.current().pid();
     Path guest = DefaultGuestIT.guestDirectory();
