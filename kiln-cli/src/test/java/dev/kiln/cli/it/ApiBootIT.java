@@ -241,16 +241,20 @@ class ApiBootIT {
             });
   }
 
-  /** Checks that changing a running VM's drive fails cleanly, because Kiln cannot do it yet. */
+  /**
+   * Checks that pointing a running drive at a file that does not exist fails with a message naming
+   * it, and that the drive keeps its file.
+   */
   private static void checkDriveUpdateRejected(KilnClient client, Path rootfs) {
-    PartialDrive update = new PartialDrive("rootfs", rootfs.toString(), null);
+    String missing = rootfs.resolveSibling("no-such-disk.img").toString();
+    PartialDrive update = new PartialDrive("rootfs", missing, null);
 
     assertThatThrownBy(() -> client.patchGuestDriveByID("rootfs", update))
         .isInstanceOfSatisfying(
             KilnApiException.class,
             e -> {
               assertThat(e.statusCode()).isEqualTo(400);
-              assertThat(e.faultMessage()).contains("not supported");
+              assertThat(e.faultMessage()).contains(missing);
             });
   }
 
