@@ -7,9 +7,7 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFileAttributes;
 
 /**
  * Opens the files Kiln writes to (log, serial output), which may be named pipes. Opening a named
@@ -27,26 +25,23 @@ public final class LogFiles {
    */
   public static OutputStream openForAppend(String path) throws IOException {
     Path file = Path.of(path);
-    if (Files.exists(file)) {
-      PosixFileAttributes attributes =
-          Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      if (attributes.isOther() && isFifo(file)) {
-        checkPipeHasReader(path);
-      }
+    // Symbolic links are followed, so a link to a named pipe is checked like the pipe.
+    if (Files.exists(file) && isFifo(file)) {
+      return openPipe(path);
     }
     return new FileOutputStream(path, true);
   }
 
-  private static boolean isFifo(Path file) throws IOException {
-    Object mode = Files.getAttribute(file, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-    // S_IFIFO in the file-type bits of st_mode (sys/stat.h).
-    return mode instanceof Integer m && (m & 0170000) == 0010000;
-  }
-
-  private static void checkPipeHasReader(String path) throws IOException {
+  /**
+   * Opens a named pipe for writing without waiting for a reader. A non-blocking open fails at once
+   * when no process reads the pipe. While that descriptor stays open, the blocking open through
+   * /proc/self/fd cannot wait, because the pipe has a reader, and the reader sees no end of file
+   * between the two opens.
+   */
+  private static OutputStream openPipe(String path) throws IOException {
+    int probe;
     try {
-      int fd = Syscalls.open(path, Syscalls.O_WRONLY | Syscalls.O_NONBLOCK | Syscalls.O_CLOEXEC, 0);
-      Syscalls.close(fd);
+      probe = Syscalls.open(path, Syscalls.O_WRONLY | Syscalls.O_NONBLOCK | Syscalls.O_CLOEXEC, 0);
     } catch (SyscallException e) {
       if (e.errno() == Errno.ENXIO) {
         throw new IOException(
@@ -54,5 +49,20 @@ public final class LogFiles {
       }
       throw new IOException(path + ": " + e.getMessage(), e);
     }
+    try {
+      return new FileOutputStream("/proc/self/fd/" + probe, true);
+    } finally {
+      try {
+        Syscalls.close(probe);
+      } catch (SyscallException e) {
+        // The stream has a descriptor of its own; this one only kept the reader waiting.
+      }
+    }
+  }
+
+  private static boolean isFifo(Path file) throws IOException {
+    Object mode = Files.getAttribute(file, "unix:mode");
+    // S_IFIFO in the file-type bits of st_mode (sys/stat.h).
+    return mode instanceof Integer m && (m & 0170000) == 0010000;
   }
 }
