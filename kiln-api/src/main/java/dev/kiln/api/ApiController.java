@@ -19,6 +19,8 @@ import dev.kiln.vmm.config.VmConfigParser;
 import dev.kiln.vmm.devices.virtio.balloon.BalloonDevice;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -317,10 +319,60 @@ public final class ApiController implements HttpConnection.Handler {
       throws ApiException, ConfigException {
     requireNotStarted();
     ObjectNode value = bodyObject(body, source);
+    checkFiles(section, value, source);
     ObjectNode candidate = document.deepCopy();
     candidate.set(section, value);
     commit(candidate, source);
     return HttpResponse.noContent();
+  }
+
+  /**
+   * Checks, as Firecracker does when the request arrives, that the files a section names can be
+   * used: the kernel and initrd are readable regular files, and the serial output is not a
+   * directory. The config-file path finds the same problems when the VM is built.
+   */
+  private static void checkFiles(String section, ObjectNode value, String source)
+      throws ApiException {
+    switch (section) {
+      case "boot-source" -> {
+        checkReadableFile(value.path("kernel_image_path"), "kernel_image_path", source);
+        checkReadableFile(value.path("initrd_path"), "initrd_path", source);
+      }
+      case "serial" -> {
+        JsonNode out = value.path("serial_out_path");
+        if (out.isTextual() && Files.isDirectory(Path.of(out.asText()))) {
+          throw new ApiException(
+              source
+                  + ": `serial_out_path` "
+                  + out.asText()
+                  + " is a directory; give a file or named pipe");
+        }
+      }
+      default -> {
+        // Other sections name no file that must exist before InstanceStart.
+      }
+    }
+  }
+
+  private static void checkReadableFile(JsonNode field, String name, String source)
+      throws ApiException {
+    if (!field.isTextual() || field.asText().isEmpty() || field.asText().indexOf('\0') >= 0) {
+      return; // the config parser reports a missing or malformed value
+    }
+    Path path = Path.of(field.asText());
+    if (!Files.exists(path)) {
+      throw new ApiException(
+          source + ": `" + name + "` " + path + " does not exist; check the path");
+    }
+    if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
+      throw new ApiException(
+          source
+              + ": `"
+              + name
+              + "` "
+              + path
+              + " is not a readable regular file; give an image file");
+    }
   }
 
   private HttpResponse putListEntry(

@@ -32,6 +32,19 @@ import net.jqwik.api.constraints.IntRange;
  * string}}.
  */
 class ApiControllerFuzzTest {
+  /** A kernel file for sessions that start the VM; the fake host never reads it. */
+  private static final String KERNEL = kernelFile();
+
+  private static String kernelFile() {
+    try {
+      java.nio.file.Path file = java.nio.file.Files.createTempFile("kiln-fuzz-kernel", ".bin");
+      file.toFile().deleteOnExit();
+      return file.toString();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
@@ -231,7 +244,7 @@ class ApiControllerFuzzTest {
     // Random bodies almost never start the VM, so a third of the sessions start it first.
     ApiController api = new ApiController("fuzz", "0.0.0", new FakeApiHost(), 1024);
     if (setup >= 1) {
-      send(api, "PUT /boot-source", "{\"kernel_image_path\": \"/k\"}");
+      send(api, "PUT /boot-source", "{\"kernel_image_path\": \"" + KERNEL + "\"}");
     }
     if (setup == 2) {
       assertThat(send(api, "PUT /actions", "{\"action_type\": \"InstanceStart\"}").status())

@@ -22,8 +22,6 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class ApiControllerTest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final String BOOT_SOURCE =
-      "{\"kernel_image_path\": \"/guest/vmlinux\", \"boot_args\": \"console=ttyS0\"}";
   private static final long MMDS_LIMIT = 200;
 
   @TempDir Path directory;
@@ -37,6 +35,24 @@ class ApiControllerTest {
       Files.write(directory.resolve(name), new byte[4096]);
     }
     rootfsBody = driveBody("rootfs", "rootfs.ext4", true);
+  }
+
+  /** Returns the path of a kernel file in the test directory, creating it on first use. */
+  private Path kernel() {
+    Path kernel = directory.resolve("vmlinux");
+    try {
+      if (!Files.exists(kernel)) {
+        Files.write(kernel, new byte[] {0x7f, 'E', 'L', 'F'});
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return kernel;
+  }
+
+  /** Returns a PUT /boot-source body with the test kernel. */
+  private String bootSource() {
+    return "{\"kernel_image_path\": \"" + kernel() + "\", \"boot_args\": \"console=ttyS0\"}";
   }
 
   /** Returns a PUT /drives body for a file in the test directory. */
@@ -89,7 +105,7 @@ class ApiControllerTest {
   }
 
   private void start() {
-    assertNoContent("PUT", "/boot-source", BOOT_SOURCE);
+    assertNoContent("PUT", "/boot-source", bootSource());
     assertNoContent("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}");
   }
 
@@ -201,10 +217,27 @@ class ApiControllerTest {
   }
 
   @Test
+  void missingKernelIsRejectedAtPut() throws Exception {
+    String missing = directory.resolve("no-such-kernel").toString();
+
+    assertThat(rejected("PUT", "/boot-source", "{\"kernel_image_path\": \"" + missing + "\"}"))
+        .contains(missing)
+        .contains("does not exist");
+  }
+
+  @Test
+  void directoryAsKernelIsRejectedAtPut() throws Exception {
+    assertThat(rejected("PUT", "/boot-source", "{\"kernel_image_path\": \"" + directory + "\"}"))
+        .contains("not a readable regular file");
+  }
+
+  @Test
   void bootArgsWithControlCharacterAreRejected() throws Exception {
     assertThat(
             rejected(
-                "PUT", "/boot-source", "{\"kernel_image_path\": \"/k\", \"boot_args\": \"a\\nb\"}"))
+                "PUT",
+                "/boot-source",
+                "{\"kernel_image_path\": \"" + kernel() + "\", \"boot_args\": \"a\\nb\"}"))
         .contains("boot_args");
   }
 
@@ -434,7 +467,7 @@ class ApiControllerTest {
 
   @Test
   void vmConfigRoundTripsThroughConfigParser() throws Exception {
-    assertNoContent("PUT", "/boot-source", BOOT_SOURCE);
+    assertNoContent("PUT", "/boot-source", bootSource());
     assertNoContent("PUT", "/drives/rootfs", rootfsBody);
     assertNoContent("PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 256}");
     assertNoContent("PATCH", "/machine-config", "{\"track_dirty_pages\": true}");
@@ -444,7 +477,7 @@ class ApiControllerTest {
     HttpResponse response = get("/vm/config");
     VmConfig config = VmConfigParser.parse(response.body(), "GET /vm/config");
 
-    assertThat(config.bootSource().kernelImagePath()).isEqualTo("/guest/vmlinux");
+    assertThat(config.bootSource().kernelImagePath()).isEqualTo(kernel().toString());
     assertThat(config.bootSource().bootArgs()).isEqualTo("console=ttyS0");
     assertThat(config.machine().vcpuCount()).isEqualTo(2);
     assertThat(config.machine().memSizeMib()).isEqualTo(256);
@@ -484,13 +517,14 @@ class ApiControllerTest {
 
     assertThat(host.started).hasSize(1);
     assertThat(host.started.getFirst().machine().memSizeMib()).isEqualTo(300);
-    assertThat(host.started.getFirst().bootSource().kernelImagePath()).isEqualTo("/guest/vmlinux");
+    assertThat(host.started.getFirst().bootSource().kernelImagePath())
+        .isEqualTo(kernel().toString());
     assertThat(getJson("/").get("state").asText()).isEqualTo("Running");
   }
 
   @Test
   void failedStartCanBeRetried() throws Exception {
-    assertNoContent("PUT", "/boot-source", BOOT_SOURCE);
+    assertNoContent("PUT", "/boot-source", bootSource());
     host.startFailure = "kernel image /guest/vmlinux not found";
 
     assertThat(rejected("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}"))
@@ -540,7 +574,7 @@ class ApiControllerTest {
 
     assertThat(getJson("/machine-config").get("vcpu_count").asInt()).isEqualTo(1);
     assertThat(getJson("/vm/config").get("boot-source").get("kernel_image_path").asText())
-        .isEqualTo("/guest/vmlinux");
+        .isEqualTo(kernel().toString());
     assertThat(getJson("/version").has("firecracker_version")).isTrue();
   }
 
@@ -607,7 +641,7 @@ class ApiControllerTest {
         "{\"action_type\": \"InstanceStart\", \"payload\": {}}",
       })
   void invalidActionIsRejected(String body) throws Exception {
-    assertNoContent("PUT", "/boot-source", BOOT_SOURCE);
+    assertNoContent("PUT", "/boot-source", bootSource());
 
     assertThat(rejected("PUT", "/actions", body)).contains("action");
     assertThat(host.started).isEmpty();
