@@ -342,7 +342,14 @@ public final class VmConfigParser {
   /** Returns the rejected value as the JSON had it, and a space; or "" when it is not known. */
   private static String offendingValue(MismatchedInputException e) {
     java.util.regex.Matcher m = QUOTED_VALUE.matcher(String.valueOf(e.getOriginalMessage()));
-    return m.find() ? m.group(1) + " " : "";
+    if (!m.find()) {
+      return "";
+    }
+    return switch (m.group(1)) {
+      case "token `JsonToken.START_ARRAY`" -> "(an array) ";
+      case "token `JsonToken.START_OBJECT`" -> "(an object) ";
+      default -> m.group(1).startsWith("token `JsonToken.") ? "" : m.group(1) + " ";
+    };
   }
 
   /** Returns how a field of the type is written in JSON, or null for types without a rule. */
@@ -394,11 +401,26 @@ public final class VmConfigParser {
         .collect(Collectors.joining("."));
   }
 
-  private static String firstLine(String message) {
+  /**
+   * Returns the first line of a Jackson message without the parts that name Jackson's own classes
+   * and settings, which mean nothing to a user: source locations, feature and constraint names.
+   */
+  static String firstLine(String message) {
     if (message == null) {
       return "";
     }
     int newline = message.indexOf('\n');
-    return newline < 0 ? message : message.substring(0, newline);
+    String line = newline < 0 ? message : message.substring(0, newline);
+    line = JACKSON_SOURCE.matcher(line).replaceAll("");
+    line = JACKSON_CONSTRAINT.matcher(line).replaceAll("");
+    line = line.replace("token `JsonToken.START_ARRAY`", "an array");
+    line = line.replace("token `JsonToken.START_OBJECT`", "an object");
+    return line.strip();
   }
+
+  private static final java.util.regex.Pattern JACKSON_SOURCE =
+      java.util.regex.Pattern.compile(
+          "\\s*\\(start marker at \\[Source: [^]]*\\]\\)|\\s*at \\[Source: [^]]*\\]");
+  private static final java.util.regex.Pattern JACKSON_CONSTRAINT =
+      java.util.regex.Pattern.compile(", from `[A-Za-z.]+\\(\\)`|\\s*\\(to adjust, use [^)]*\\)");
 }
