@@ -79,6 +79,10 @@ class BalloonIT {
           .as("resident memory before %d KiB, after %d KiB\n%s", before, after, kiln.transcript())
           .isGreaterThan(MIN_DROP_MIB * 1024L);
       assertThat(client.describeBalloonConfig().amountMib()).isEqualTo(BALLOON_MIB);
+      // The guest reports its memory statistics every second (stats_polling_interval_s).
+      assertThat(awaitGuestStats(client, Duration.ofMinutes(2)).totalMemory())
+          .as("total_memory from the guest\n%s", kiln.transcript())
+          .isPositive();
       client.sendCtrlAltDel();
       BootResult result = kiln.awaitExit();
       assertThat(result.exitStatus()).as(kiln.transcript()).isZero();
@@ -90,6 +94,17 @@ class BalloonIT {
     long deadline = System.nanoTime() + timeout.toNanos();
     BalloonStats stats = client.describeBalloonStats();
     while (stats.actualMib() < BALLOON_MIB && System.nanoTime() < deadline) {
+      Thread.sleep(500);
+      stats = client.describeBalloonStats();
+    }
+    return stats;
+  }
+
+  private static BalloonStats awaitGuestStats(KilnClient client, Duration timeout)
+      throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    BalloonStats stats = client.describeBalloonStats();
+    while (stats.totalMemory() == null && System.nanoTime() < deadline) {
       Thread.sleep(500);
       stats = client.describeBalloonStats();
     }

@@ -190,6 +190,15 @@ public final class BalloonDevice implements VirtioDevice {
     this.interrupt = interrupt;
     this.active = true;
     this.broken = false;
+    // Linux's driver posts its first statistics buffer and notifies before it sets DRIVER_OK, when
+    // the device was not yet active and ignored the notification; take that buffer now.
+    if (statsQueue != null && statsQueue.isActive()) {
+      try {
+        takeStats(statsQueue);
+      } catch (VirtqueueException e) {
+        stop("the driver broke the virtqueue rules: " + e.getMessage(), null);
+      }
+    }
     LOG.debug(
         "virtio-balloon: active with features 0x{}, target {} pages",
         Long.toHexString(negotiated),

@@ -241,6 +241,24 @@ class BalloonDeviceTest {
   }
 
   @Test
+  void statsPostedBeforeDriverOkAreTaken() {
+    create(1, false, 1);
+    driver.start(
+        VERSION_1 | STATS_VQ,
+        QUEUE_SIZE,
+        3,
+        () -> {
+          driver.selectQueue(VirtioBalloonSpec.STATSQ);
+          driver.submit(statsBuffer(VirtioBalloonSpec.VIRTIO_BALLOON_S_MEMFREE, 42L << 20));
+          // The notification comes before DRIVER_OK, while the device is not active.
+          device.processQueue(VirtioBalloonSpec.STATSQ);
+        });
+
+    assertThat(device.stats()).containsEntry(VirtioBalloonSpec.VIRTIO_BALLOON_S_MEMFREE, 42L << 20);
+    assertThat(device.requestStats()).as("the buffer is held for the next request").isTrue();
+  }
+
+  @Test
   void statsPartialEntryFails() {
     create(1, false, 1);
     driver.start(VERSION_1 | STATS_VQ, QUEUE_SIZE, 3);

@@ -107,6 +107,14 @@ public final class TestDriver {
    * @throws IllegalStateException when the device rejects the features
    */
   public void start(long features, int size, int queues) {
+    start(features, size, queues, () -> {});
+  }
+
+  /**
+   * Runs {@link #start(long, int, int)}, calling {@code beforeDriverOk} once the queues are ready
+   * and before {@code DRIVER_OK}, where Linux's drivers post their first buffers.
+   */
+  public void start(long features, int size, int queues, Runnable beforeDriverOk) {
     if (queues < 1 || queues > MAX_QUEUES || size > 256) {
       throw new IllegalArgumentException(
           "the test layout fits 1 to " + MAX_QUEUES + " queues of at most 256 entries");
@@ -142,6 +150,7 @@ public final class TestDriver {
       write(QUEUE_DEVICE_HIGH, 0);
       write(QUEUE_READY, 1);
     }
+    beforeDriverOk.run();
     write(STATUS, status | VirtioSpec.STATUS_DRIVER_OK);
   }
 
