@@ -610,6 +610,14 @@ public final class ApiController implements HttpConnection.Handler {
     } else {
       next = value;
     }
+    String unpaired = findUnpairedSurrogate(value);
+    if (unpaired != null) {
+      throw new ApiException(
+          source
+              + ": the string "
+              + unpaired
+              + " has an unpaired UTF-16 surrogate, which UTF-8 cannot hold; send valid Unicode");
+    }
     int size = next.toString().getBytes(StandardCharsets.UTF_8).length;
     if (size > mmdsSizeLimit) {
       throw new ApiException(
@@ -620,6 +628,47 @@ public final class ApiController implements HttpConnection.Handler {
     }
     mmds = next;
     return HttpResponse.noContent();
+  }
+
+  /** Returns a JSON string (quoted) in {@code node} with an unpaired surrogate, or null. */
+  private static String findUnpairedSurrogate(JsonNode node) {
+    if (node.isTextual() && hasUnpairedSurrogate(node.asText())) {
+      return HttpResponse.jsonString(node.asText());
+    }
+    for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> field = it.next();
+      if (hasUnpairedSurrogate(field.getKey())) {
+        return HttpResponse.jsonString(field.getKey());
+      }
+      String found = findUnpairedSurrogate(field.getValue());
+      if (found != null) {
+        return found;
+      }
+    }
+    if (node.isArray()) {
+      for (JsonNode element : node) {
+        String found = findUnpairedSurrogate(element);
+        if (found != null) {
+          return found;
+        }
+      }
+    }
+    return null;
+  }
+
+  private static boolean hasUnpairedSurrogate(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c)) {
+        if (i + 1 >= s.length() || !Character.isLowSurrogate(s.charAt(i + 1))) {
+          return true;
+        }
+        i++;
+      } else if (Character.isLowSurrogate(c)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   // --- Actions and the running VM ----------------------------------------------------------

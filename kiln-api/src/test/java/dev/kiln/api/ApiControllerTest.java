@@ -658,6 +658,20 @@ class ApiControllerTest {
   }
 
   @Test
+  void mmdsKeepsNumbersExactly() throws Exception {
+    assertNoContent("PUT", "/mmds", "{\"big\": 1e400, \"small\": 1.5e-400}");
+
+    String body = get("/mmds").body();
+    assertThat(body).contains("\"big\":1E+400");
+    assertThat(body).contains("\"small\":1.5E-400");
+  }
+
+  @Test
+  void mmdsRejectsUnpairedSurrogate() throws Exception {
+    assertThat(rejected("PUT", "/mmds", "{\"s\": \"\\ud800\"}")).contains("unpaired");
+  }
+
+  @Test
   void mmdsPutThenGet() throws Exception {
     assertNoContent("PUT", "/mmds", "{\"latest\": {\"meta-data\": {\"ami-id\": \"ami-1\"}}}");
 

@@ -158,7 +158,11 @@ public final class Main {
         try {
           api.loadMetadata(Files.readString(command.metadata), command.metadata.toString());
         } catch (IOException | ConfigException e) {
-          return fail(log, err, "cannot load --metadata: " + e.getMessage(), ExitCodes.ARG_PARSING);
+          String reason =
+              e instanceof java.nio.file.NoSuchFileException
+                  ? command.metadata + " does not exist; check the path"
+                  : e.getMessage();
+          return fail(log, err, "cannot load --metadata: " + reason, ExitCodes.ARG_PARSING);
         }
       }
       try {
@@ -217,7 +221,9 @@ public final class Main {
         return fail(
             log,
             err,
-            "cannot set up logging or metrics: " + e.getMessage(),
+            "cannot open the config file's logger.log_path or metrics.metrics_path: "
+                + e.getMessage()
+                + "; give a writable file or a named pipe with a reader",
             ExitCodes.BAD_CONFIGURATION);
       }
       try {

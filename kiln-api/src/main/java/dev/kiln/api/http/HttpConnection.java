@@ -183,9 +183,26 @@ public final class HttpConnection implements Runnable {
       if (end - start > limits.maxHeadBytes() + 3) {
         throw headTooLarge();
       }
+      checkRequestLineBytes();
       scanFrom = Math.max(start, end - 3);
       if (!fill()) {
         return -1;
+      }
+    }
+  }
+
+  /**
+   * Rejects a request line with a control byte at once, instead of waiting for an end of line that
+   * a client sending binary data may never send. CR is allowed, as the end of the line.
+   */
+  private void checkRequestLineBytes() throws HttpException {
+    for (int i = start; i < end && buffer[i] != '\n'; i++) {
+      int b = buffer[i] & 0xff;
+      if ((b < 0x20 && b != '\r') || b == 0x7f) {
+        throw new HttpException(
+            400,
+            String.format(
+                "the request line has the control byte 0x%02x; send METHOD PATH HTTP/1.1", b));
       }
     }
   }

@@ -66,7 +66,13 @@ public final class HttpServer implements AutoCloseable {
       server.bind(UnixDomainSocketAddress.of(path), MAX_CONNECTIONS);
     } catch (IOException | RuntimeException e) {
       server.close();
-      throw new IOException("cannot bind the API socket " + path + ": " + e.getMessage(), e);
+      throw new IOException(
+          "cannot bind the API socket "
+              + path
+              + ": "
+              + e.getMessage()
+              + "; check that its directory exists and is writable, or choose another --api-sock",
+          e);
     }
     HttpServer http = new HttpServer(path, server, handler, limits);
     http.acceptor.start();

@@ -123,6 +123,16 @@ class HttpConnectionTest {
   }
 
   @Test
+  void binaryRequestLineIsRejectedAtOnce() throws Exception {
+    // No line end ever comes; the answer must not wait for the request timeout.
+    client.send(new byte[] {'G', 'E', 'T', 0x00, 0x01, (byte) 0xff});
+
+    WireClient.Response response = client.read(WAIT);
+    assertThat(response.status()).isEqualTo(400);
+    assertThat(response.body()).contains("control byte 0x00");
+  }
+
+  @Test
   void bareLineFeedRequestIsServed() throws Exception {
     client.send("GET /lf HTTP/1.1\nHost: x\n\n");
 

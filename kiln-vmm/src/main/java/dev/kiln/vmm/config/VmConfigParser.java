@@ -41,6 +41,9 @@ public final class VmConfigParser {
           .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
           .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
           .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+          // Numbers in free-form JSON (the MMDS data store) keep their exact value: as doubles,
+          // 1e400 would become Infinity and 1.5e-400 zero.
+          .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
           .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
           // Firecracker rejects a number or boolean where a string belongs; so does Kiln.
           .withCoercionConfig(
