@@ -129,9 +129,8 @@ public final class ApiController implements HttpConnection.Handler {
   @Override
   public synchronized HttpResponse handle(HttpRequest request) {
     HttpResponse response = dispatch(request);
-    String path = request.path();
-    int slash = path.indexOf('/', 1);
-    String first = path.length() <= 1 ? "" : path.substring(1, slash < 0 ? path.length() : slash);
+    String[] parts = segments(request.path());
+    String first = parts.length > 0 ? parts[0] : "";
     requestMetrics.record(request.method(), first, response.status() >= 400);
     return response;
   }
@@ -143,10 +142,7 @@ public final class ApiController implements HttpConnection.Handler {
       HttpResponse response = route(method, path, request.body());
       LOG.debug("API {} {} -> {}", method, path, response.status());
       return response;
-    } catch (ApiException e) {
-      LOG.info("API {} {} rejected: {}", method, path, e.getMessage());
-      return HttpResponse.fault(400, e.getMessage());
-    } catch (ConfigException e) {
+    } catch (ApiException | ConfigException e) {
       LOG.info("API {} {} rejected: {}", method, path, e.getMessage());
       return HttpResponse.fault(400, e.getMessage());
     } catch (RuntimeException e) {
@@ -157,11 +153,11 @@ public final class ApiController implements HttpConnection.Handler {
 
   private HttpResponse route(String method, String path, byte[] body)
       throws ApiException, ConfigException {
-    String[] parts = path.length() > 1 ? path.substring(1).split("/", -1) : new String[0];
+    String[] parts = segments(path);
     String first = parts.length > 0 ? parts[0] : "";
     String id = parts.length == 2 ? parts[1] : null;
     String source = method + " " + path;
-    switch (method + " " + first + (parts.length > 1 ? "/" + (id == null ? "" : "{id}") : "")) {
+    switch (routeKey(method, parts)) {
       case "GET ":
         return HttpResponse.ok(instanceInfo());
       case "GET version":
@@ -251,6 +247,26 @@ public final class ApiController implements HttpConnection.Handler {
   }
 
   /** Returns the name of the Firecracker feature at {@code parts} that Kiln lacks, or null. */
+  /** Returns the segments of a path: {@code /drives/rootfs} gives drives and rootfs. */
+  private static String[] segments(String path) {
+    return path.length() > 1 ? path.substring(1).split("/", -1) : new String[0];
+  }
+
+  /**
+   * Returns the key the routes are listed under: the method and the first segment, then {@code
+   * /{id}} for a path of two segments. A longer path gets a key that matches no route.
+   */
+  private static String routeKey(String method, String[] parts) {
+    String key = method + " " + (parts.length > 0 ? parts[0] : "");
+    if (parts.length == 2) {
+      return key + "/{id}";
+    }
+    if (parts.length > 2) {
+      return key + "/";
+    }
+    return key;
+  }
+
   private static String unsupportedFeature(String[] parts) {
     if (parts.length == 0) {
       return null;
@@ -736,12 +752,12 @@ public final class ApiController implements HttpConnection.Handler {
   private HttpResponse patchVm(byte[] body, String source) throws ApiException, ConfigException {
     ObjectNode value = bodyObject(body, source);
     requireStarted();
-    JsonNode wanted = value.get("state");
-    if (value.size() != 1 || wanted == null || !wanted.isTextual()) {
+    JsonNode requested = value.get("state");
+    if (value.size() != 1 || requested == null || !requested.isTextual()) {
       throw new ApiException(
           source + ": the body must be {\"state\": \"Paused\"} or {\"state\": \"Resumed\"}");
     }
-    switch (wanted.asText()) {
+    switch (requested.asText()) {
       case "Paused" -> {
         vm.pause();
         state = State.PAUSED;
@@ -752,7 +768,7 @@ public final class ApiController implements HttpConnection.Handler {
       }
       default ->
           throw new ApiException(
-              source + ": `state` is " + wanted + "; use \"Paused\" or \"Resumed\"");
+              source + ": `state` is " + requested + "; use \"Paused\" or \"Resumed\"");
     }
     return HttpResponse.noContent();
   }

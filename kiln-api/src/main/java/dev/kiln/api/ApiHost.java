@@ -6,7 +6,7 @@ import dev.kiln.vmm.config.LoggerConfig;
 import dev.kiln.vmm.config.VmConfig;
 import java.io.IOException;
 
-/** What the API needs from the program around it: starting the VM, logging and metrics. */
+/** The services the API needs from the program around it: starting the VM, logging, metrics. */
 public interface ApiHost {
   /** Builds the VM from {@code config} and starts it running; returns once its vCPUs run. */
   MicroVm startVm(VmConfig config) throws VmStartException;
@@ -14,7 +14,7 @@ public interface ApiHost {
   /** Applies a {@code PUT /logger} body to the process's logging. */
   void configureLogger(LoggerConfig logger) throws IOException;
 
-  /** Opens {@code path} for metrics, as {@code PUT /metrics} asks. */
+  /** Opens {@code path} for metrics, as {@code PUT /metrics} requests. */
   void configureMetrics(String path) throws IOException;
 
   /**

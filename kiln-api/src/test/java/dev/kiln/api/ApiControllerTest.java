@@ -348,7 +348,7 @@ class ApiControllerTest {
   // --- Features Kiln does not have yet ----------------------------------------------------
 
   @Test
-  void networkInterfaceIsStoredAndShownInTheConfiguration() throws Exception {
+  void networkInterfaceStoredInConfig() throws Exception {
     assertNoContent(
         "PUT",
         "/network-interfaces/eth0",
@@ -361,7 +361,7 @@ class ApiControllerTest {
   }
 
   @Test
-  void networkInterfaceWithMalformedMacIsRejectedNamingIt() throws Exception {
+  void malformedGuestMacRejected() throws Exception {
     String message =
         rejected(
             "PUT",

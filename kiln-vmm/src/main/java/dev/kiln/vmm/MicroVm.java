@@ -281,11 +281,7 @@ public final class MicroVm implements AutoCloseable {
    */
   public synchronized void updateDrive(String driveId, String path, RateLimiterConfig limiter)
       throws IOException {
-    BlockDevice device =
-        blockDevices.stream()
-            .filter(d -> d.driveId().equals(driveId))
-            .findFirst()
-            .orElseThrow(() -> new IOException("there is no drive " + driveId));
+    BlockDevice device = byId(blockDevices, BlockDevice::driveId, driveId, "drive");
     if (limiter != null && device.rateLimiter() == null && limiter.limits()) {
       throw new IOException(
           "drive "
@@ -319,7 +315,7 @@ public final class MicroVm implements AutoCloseable {
 
   /**
    * Replaces the rate limiters of a running network interface, as {@code PATCH
-   * /network-interfaces/{id}} asks.
+   * /network-interfaces/{id}} requests.
    *
    * @param rx the new receive limiter, or null to keep the current one
    * @param tx the new transmit limiter, or null to keep the current one
@@ -327,11 +323,7 @@ public final class MicroVm implements AutoCloseable {
    */
   public synchronized void updateNetworkInterface(
       String ifaceId, RateLimiterConfig rx, RateLimiterConfig tx) throws IOException {
-    NetDevice device =
-        netDevices.stream()
-            .filter(d -> d.ifaceId().equals(ifaceId))
-            .findFirst()
-            .orElseThrow(() -> new IOException("there is no network interface " + ifaceId));
+    NetDevice device = byId(netDevices, NetDevice::ifaceId, ifaceId, "network interface");
     RateLimiter rxLimiter = device.rxRateLimiter();
     RateLimiter txLimiter = device.txRateLimiter();
     requireLimiter(ifaceId, "rx_rate_limiter", rx, rxLimiter);
@@ -343,6 +335,17 @@ public final class MicroVm implements AutoCloseable {
       tx.applyTo(txLimiter);
     }
     LOG.info("Network interface {} has new rate limiters", ifaceId);
+  }
+
+  /** Returns the device whose id is {@code id}, or throws naming what is missing. */
+  private static <T> T byId(List<T> devices, Function<T, String> idOf, String id, String what)
+      throws IOException {
+    for (T device : devices) {
+      if (idOf.apply(device).equals(id)) {
+        return device;
+      }
+    }
+    throw new IOException("there is no " + what + " " + id);
   }
 
   private static void requireLimiter(
@@ -381,8 +384,8 @@ public final class MicroVm implements AutoCloseable {
   }
 
   /**
-   * Changes how often the balloon asks the guest for statistics. Statistics must have been enabled
-   * when the VM was built: the guest negotiated the statistics queue then.
+   * Changes how often the balloon requests statistics from the guest. Statistics must have been
+   * enabled when the VM was built: the guest negotiated the statistics queue then.
    *
    * @throws IllegalStateException when the VM has no balloon or was built without statistics
    */

@@ -13,9 +13,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves the requests of one client connection, one after another, on the calling thread: reads a
- * request, hands it to the handler, writes the response, and keeps the connection open unless the
- * client asks to close it or sent something the server cannot read past.
+ * Serves the requests of one client connection, one after another, on the calling thread. It reads
+ * a request, passes it to the handler and writes the response. The connection stays open unless the
+ * client requests a close or sent bytes the server cannot parse past.
  *
  * <p>A client that stops in the middle of a request gets a 408 and is disconnected after {@link
  * Limits#requestTimeoutMillis}; an idle connection between requests stays open, as Firecracker's
@@ -26,7 +26,7 @@ public final class HttpConnection implements Runnable {
   private static final byte[] CONTINUE =
       "HTTP/1.1 100 Continue\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
-  /** Handles one parsed request; never throws. */
+  /** Handles one parsed request. Implementations turn their own failures into a response. */
   @FunctionalInterface
   public interface Handler {
     HttpResponse handle(HttpRequest request);
@@ -151,7 +151,7 @@ public final class HttpConnection implements Runnable {
         request = new HttpRequest(head.method(), head.path(), head.headers(), body);
         close = head.wantsClose();
       } catch (HttpException e) {
-        // The server cannot tell where the next request would start: answer and close.
+        // The server cannot tell where the next request would start, so it replies and closes.
         deadline.cancel(false);
         write(HttpResponse.fault(e.status(), e.getMessage()).encode(true));
         discardInput();
@@ -167,8 +167,8 @@ public final class HttpConnection implements Runnable {
   }
 
   /**
-   * Reads until the buffer holds a whole request head; returns the offset of its terminating empty
-   * line, or -1 at end of stream.
+   * Reads until the buffer contains a whole request head. Returns the offset of its terminating
+   * empty line, or -1 at end of stream.
    */
   private int readHead() throws IOException, HttpException {
     int scanFrom = start;

@@ -1,6 +1,6 @@
 package dev.kiln.api.http;
 
-/** A request the server cannot parse or accept; the connection answers with {@link #status}. */
+/** A request the server cannot parse or accept. The connection replies with {@link #status}. */
 public final class HttpException extends Exception {
   private static final long serialVersionUID = 1L;
 

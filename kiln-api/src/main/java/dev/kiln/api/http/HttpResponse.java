@@ -9,17 +9,17 @@ import java.nio.charset.StandardCharsets;
  * @param body the JSON body, or null for none
  */
 public record HttpResponse(int status, String body) {
-  /** 204 No Content, Firecracker's answer to every successful change. */
+  /** Returns 204 No Content, Firecracker's response to every successful change. */
   public static HttpResponse noContent() {
     return new HttpResponse(204, null);
   }
 
-  /** 200 OK with a JSON body. */
+  /** Returns 200 OK with a JSON body. */
   public static HttpResponse ok(String json) {
     return new HttpResponse(200, json);
   }
 
-  /** An error with Firecracker's body, {@code {"fault_message": "..."}}. */
+  /** Returns an error with Firecracker's body, {@code {"fault_message": "..."}}. */
   public static HttpResponse fault(int status, String message) {
     return new HttpResponse(status, "{\"fault_message\":" + jsonString(message) + "}");
   }

@@ -17,13 +17,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * An HTTP/1.1 server on a Unix domain socket. One platform thread accepts; each connection runs on
- * a virtual thread of its own, so a stalled client holds up nobody else. The handler is called from
- * those threads and must do its own locking.
+ * a virtual thread of its own, so a stalled client delays no other client. The handler is called
+ * from those threads and must do its own locking.
  */
 public final class HttpServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(HttpServer.class);
 
-  /** Connections open at once; one more is answered with 503 and closed. */
+  /** The maximum number of open connections. One more gets a 503 and is closed. */
   static final int MAX_CONNECTIONS = 256;
 
   private final Path path;

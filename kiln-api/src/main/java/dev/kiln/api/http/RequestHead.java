@@ -16,7 +16,7 @@ import java.util.Map;
  */
 public record RequestHead(String method, String path, String version, Map<String, String> headers) {
 
-  /** The longest method token accepted; every method Firecracker serves is shorter. */
+  /** The maximum length of a method token; every method Firecracker serves is shorter. */
   static final int MAX_METHOD_LENGTH = 16;
 
   /**
@@ -128,7 +128,7 @@ public record RequestHead(String method, String path, String version, Map<String
     return expect != null && expect.equalsIgnoreCase("100-continue");
   }
 
-  /** True when the client or the protocol version asks to close the connection after this one. */
+  /** Returns true when the client or the protocol version requests a close after this request. */
   public boolean wantsClose() {
     String connection = headers.get("connection");
     if (connection != null) {

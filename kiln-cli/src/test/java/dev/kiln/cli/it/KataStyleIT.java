@@ -1,5 +1,7 @@
 package dev.kiln.cli.it;
 
+import static dev.kiln.cli.it.HostCommands.run;
+import static dev.kiln.cli.it.HostCommands.runQuietly;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -224,21 +226,5 @@ class KataStyleIT {
                 }
               }
             });
-  }
-
-  private static void run(String... command) throws IOException, InterruptedException {
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (process.waitFor() != 0) {
-      fail("%s failed: %s", String.join(" ", command), output);
-    }
-  }
-
-  private static void runQuietly(String... command) {
-    try {
-      new ProcessBuilder(command).redirectErrorStream(true).start().waitFor();
-    } catch (IOException | InterruptedException e) {
-      // Clean-up only.
-    }
   }
 }

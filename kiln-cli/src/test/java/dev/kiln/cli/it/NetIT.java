@@ -1,10 +1,11 @@
 package dev.kiln.cli.it;
 
+import static dev.kiln.cli.it.HostCommands.run;
+import static dev.kiln.cli.it.HostCommands.runQuietly;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -203,25 +204,5 @@ class NetIT {
 
   private static String md5(byte[] data) throws NoSuchAlgorithmException {
     return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
-  }
-
-  private static void run(String... command) throws IOException, InterruptedException {
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!process.waitFor(30, TimeUnit.SECONDS) || process.exitValue() != 0) {
-      fail("%s failed: %s", String.join(" ", command), output);
-    }
-  }
-
-  private static void runQuietly(String... command) {
-    try {
-      Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-      process.getInputStream().readAllBytes();
-      process.waitFor(30, TimeUnit.SECONDS);
-    } catch (IOException e) {
-      // Best effort: the test's own outcome matters more.
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 }
